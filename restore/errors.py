@@ -1,0 +1,30 @@
+"""Errors a user can act on, and the exit codes the CLI maps them to."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FLAGGED = 1  # `scan`: some document was judged spun
+EXIT_USAGE = 2  # bad flags or arguments (typer/click also uses 2)
+EXIT_INPUT = 3  # an input file could not be read as text
+EXIT_OUTPUT = 4  # an output file could not be written
+EXIT_RESOURCE = 5  # a model or wordlist could not be loaded
+
+
+class RestoreError(Exception):
+    """Base class: carries the exit code the CLI should use."""
+
+    exit_code = 1
+
+
+class InputError(RestoreError):
+    """An input could not be read as text; the message names the file."""
+
+    exit_code = EXIT_INPUT
+
+
+class OutputError(RestoreError):
+    exit_code = EXIT_OUTPUT
+
+
+class ResourceError(RestoreError):
+    exit_code = EXIT_RESOURCE
