@@ -1,0 +1,81 @@
+"""Speed figures for the default scorer: words/s on one core, and `restore fix` start-up time.
+
+Usage: python bench/speed.py [--corpus DIR] [--seconds N]
+The corpus defaults to ../shared/corpus/dev (spun sides of the gold files, the clean
+controls and the spun-only article); without it, the bundled sample is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MARK = re.compile(r"\{([^{}]*?)(=>|~>)([^{}]*)\}")
+
+
+def load_texts(corpus: Path) -> list[str]:
+    if not corpus.is_dir():
+        return [(ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")]
+    texts = []
+    for path in sorted(corpus.iterdir()):
+        if path.suffix == ".gold":
+            texts.append(MARK.sub(lambda m: m.group(1), path.read_text(encoding="utf-8")))
+        elif path.suffix == ".txt":
+            texts.append(path.read_text(encoding="utf-8"))
+    return texts
+
+
+def throughput(texts: list[str], seconds: float) -> tuple[float, int, int]:
+    from restore import Restorer
+
+    restorer = Restorer()
+    restorer.restore("Warm up the tables and the model.", clean=False)
+    words = sum(len(t.split()) for t in texts)
+    runs, start = 0, time.perf_counter()
+    while True:
+        for text in texts:
+            restorer.restore(text, clean=False)
+        runs += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return words * runs / elapsed, words, runs
+
+
+def startup(repeats: int = 5) -> float:
+    exe = Path(sys.executable).with_name("restore")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cli import main; main()"]
+    cmd += ["fix", "--diff", "none"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    subprocess.run(cmd, input="Warm the table cache.\n", text=True, capture_output=True, env=env, check=True)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, input="In a telephone name on Sunday, the minister mentioned the talks had failed.\n", text=True,
+                       capture_output=True, env=env, check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}) if hasattr(os, "sched_setaffinity") else None
+    texts = load_texts(args.corpus)
+    rate, words, runs = throughput(texts, args.seconds)
+    print(f"throughput: {rate:,.0f} words/s on one core ({len(texts)} documents, {words:,} words, {runs} passes)")
+    print(f"start-up:   {startup():.2f} s for `restore fix` on a one-line input (median of 5)")
+
+
+if __name__ == "__main__":
+    main()

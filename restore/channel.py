@@ -1,0 +1,112 @@
+"""The channel model's tables: which originals could have produced a spun span, and how likely.
+
+Each *family* is one way spinners write (a fixed thesaurus table, a blind WordNet
+lemma swap, a generic thesaurus). Tables are TSV files in `wordlists/`
+(``original<TAB>spun<TAB>weight<TAB>flags``); they are compiled once into a
+marshal cache so start-up does not re-parse them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cache import load_compiled
+from .data import wordlist_dir
+from .errors import ResourceError
+
+# family name -> file in wordlists/; order is the order reasons are preferred in
+FAMILY_FILES: dict[str, str] = {
+    "spinner-table": "spinner_thesaurus.tsv",
+    "wordnet-blind": "wordnet_blind.tsv",
+    "thesaurus": "thesaurus_generic.tsv",
+}
+_CACHE_VERSION = 3
+
+
+def normalise(text: str) -> str:
+    """The key form of a span: lowercase, plain apostrophes, single spaces."""
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One way a spun span could have been written: original words and P(spun | original, family)."""
+
+    original: str
+    weight: float
+    family: str
+
+
+class ChannelTables:
+    """Reverse lookup from spun spans to candidate originals, per spinner family."""
+
+    def __init__(
+        self,
+        reverse: dict[str, list[tuple[str, float, str]]],
+        reverse_cased: dict[str, list[tuple[str, float, str]]],
+        sources: dict[str, set[str]],
+    ):
+        self._reverse = reverse
+        self._reverse_cased = reverse_cased
+        self.sources = {family: frozenset(words) for family, words in sources.items()}
+        self.families = tuple(sources)
+        longest = [len(k.split()) for k in list(reverse) + list(reverse_cased)]
+        self.max_span = min(max(longest, default=1), 4)
+
+    def lookup(self, span_text: str) -> list[Source]:
+        """Candidate originals for a span of the input (case-sensitive entries match exactly)."""
+        found = [Source(*entry) for entry in self._reverse.get(normalise(span_text), ())]
+        found += [Source(*entry) for entry in self._reverse_cased.get(" ".join(span_text.split()), ())]
+        return found
+
+    def source_families(self, word: str) -> tuple[str, ...]:
+        """Families that would have spun ``word`` had it been chosen: it is a table original."""
+        return tuple(f for f, words in self.sources.items() if word in words)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, directory: Path | None = None, files: dict[str, str] | None = None) -> ChannelTables:
+        directory = directory or wordlist_dir()
+        files = files or FAMILY_FILES
+        paths = {family: directory / name for family, name in files.items() if (directory / name).exists()}
+        if not paths:
+            raise ResourceError(f"restore: no channel tables found in {directory}")
+        reverse, reverse_cased, sources = load_compiled(
+            "channel", _CACHE_VERSION, paths.values(), lambda: _parse(list(paths.items()))
+        )
+        return cls(reverse, reverse_cased, {family: set(words) for family, words in sources.items()})
+
+
+def _parse(paths: list[tuple[str, Path]]):
+    """Parse the TSVs into plain dicts and lists (marshal-able, so they can be cached)."""
+    reverse: dict[str, list[tuple[str, float, str]]] = {}
+    reverse_cased: dict[str, list[tuple[str, float, str]]] = {}
+    sources: dict[str, set[str]] = {}
+    for family, path in paths:
+        words = sources.setdefault(family, set())
+        best: dict[tuple[str, str, bool], float] = {}
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) < 3:
+                    raise ResourceError(f"restore: {path}:{lineno}: expected original<TAB>spun<TAB>weight")
+                original, spun, weight = parts[0], parts[1], float(parts[2])
+                cased = len(parts) > 3 and "cs" in parts[3].split(",")
+                original = " ".join(original.replace("’", "'").split())
+                spun = " ".join(spun.split()) if cased else normalise(spun)
+                if not cased:
+                    original = original.lower()
+                if not original or not spun or original.lower() == spun.lower():
+                    continue
+                key = (original, spun, cased)
+                best[key] = max(best.get(key, 0.0), weight)
+                if " " not in original:
+                    words.add(original.lower())
+        for (original, spun, cased), weight in best.items():
+            target = reverse_cased if cased else reverse
+            target.setdefault(spun, []).append((original, weight, family))
+    return reverse, reverse_cased, {family: sorted(words) for family, words in sources.items()}

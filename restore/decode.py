@@ -1,0 +1,90 @@
+"""Noisy-channel decoding of one sentence's lattice with trigram state.
+
+    best path = argmax  sum log P_LM(word | two previous words)  +  sum log P(spun | original)
+
+P(spun | original) is 1 - sum(rho_f) for a kept word that family f could have spun,
+and sum(rho_f * w_f) for an arc proposing an original; rho_f is the document's
+spin rate for family f (estimated by the restorer). Neighbouring arcs interact
+through the LM state, so "telephone name" -> "phone call" is chosen jointly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .lattice import Arc
+from .lm import SENTENCE_END, SENTENCE_START, NgramScorer
+
+State = tuple[str, str | None]  # (previous word, the one before it)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeSettings:
+    """Knobs of the decision rule, shared by every sentence of a run."""
+
+    margin: float = 1.0  # nats a restoring arc must win by (the CLI's --threshold)
+    cased_penalty: float = 1.5  # nats against rewriting a capitalised word mid-sentence
+    document_gate: float = 3.0  # nats by which "spun" must explain the document better than "clean"
+    collocation_weight: float = 0.3  # weight of the web-bigram collocation bonus in the LM score
+
+
+def restore_logprob(arc: Arc, rates: Mapping[str, float]) -> float:
+    """log P(spun span | original) for a restoring arc under the current spin rates."""
+    total = sum(rates.get(family, 0.0) * weight for family, weight in arc.weights)
+    return math.log(total) if total > 0 else -math.inf
+
+
+def decode_sentence(
+    arcs: list[list[Arc]],
+    lm: NgramScorer,
+    arc_cost: Callable[[Arc], float],
+    banned: Arc | None = None,
+) -> tuple[float, list[Arc]]:
+    """Viterbi over arcs[i] (arcs leaving token i); returns the best score and path.
+
+    ``arc_cost`` gives the channel log-probability (plus penalties) of an arc;
+    ``banned`` removes one arc, to measure how much the best path depends on it.
+    """
+    n = len(arcs)
+    best: list[dict[State, tuple[float, int, State | None, Arc | None]]] = [{} for _ in range(n + 1)]
+    best[0][(SENTENCE_START, None)] = (0.0, -1, None, None)
+    costs: dict[Arc, float] = {}
+    for i in range(n):
+        column = best[i]
+        if not column:
+            continue
+        for state, (score, _, _, _) in column.items():
+            for arc in arcs[i]:
+                if arc is banned:
+                    continue
+                cost = costs.get(arc)
+                if cost is None:
+                    cost = costs[arc] = arc_cost(arc)
+                if cost == -math.inf:
+                    continue
+                total = score + cost
+                prev1, prev2 = state
+                for word in arc.words:
+                    total += lm.logprob(word, prev1, prev2)
+                    prev1, prev2 = word, prev1
+                new_state = (prev1, prev2)
+                target = best[arc.end]
+                current = target.get(new_state)
+                if current is None or total > current[0]:
+                    target[new_state] = (total, i, state, arc)
+    final = best[n]
+    end_state, end_score = None, -math.inf
+    for state, (score, _, _, _) in final.items():
+        score += lm.logprob(SENTENCE_END, state[0], state[1])
+        if score > end_score:
+            end_state, end_score = state, score
+    path: list[Arc] = []
+    pos, state = n, end_state
+    while pos > 0 and state is not None:
+        _, prev_pos, prev_state, arc = best[pos][state]
+        path.append(arc)
+        pos, state = prev_pos, prev_state
+    path.reverse()
+    return end_score, path

@@ -1,0 +1,105 @@
+"""The whole job on one document: clean -> restore -> one list of edits in the input's frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+from .channel import ChannelTables
+from .decode import DecodeSettings
+from .edits import Edit, apply_edits, rebase
+from .lm import Collocations, NgramScorer
+from .restorer import SpanRestorer, SpinEstimate
+
+
+@dataclass
+class RestoreResult:
+    """The restored text, every edit that made it (offsets into the input), and the spin verdict."""
+
+    source: str
+    text: str
+    edits: list[Edit]
+    spin: SpinEstimate = field(default_factory=SpinEstimate)
+
+    @property
+    def spin_score(self) -> float:
+        return self.spin.score
+
+    @property
+    def judged_spun(self) -> bool:
+        return self.spin.spun
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "spin_score": round(self.spin.score, 4),
+            "judged_spun": self.spin.spun,
+            "spin_rates": {k: round(v, 4) for k, v in self.spin.rates.items()},
+            "words": self.spin.words,
+            "edits": [e.to_dict() for e in self.edits],
+        }
+
+
+class Restorer:
+    """Loads the tables and language model once; ``restore()`` then runs per document.
+
+    Resources load lazily on first use, so constructing a Restorer is free and a
+    run with ``restore=False`` never loads the LM.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float | None = None,
+        tables_dir: str | Path | None = None,
+        lm_path: str | Path | None = None,
+        clean_options=None,
+        collocation_weight: float | None = None,
+    ):
+        defaults = DecodeSettings()
+        self.settings = DecodeSettings(
+            margin=defaults.margin if threshold is None else threshold,
+            collocation_weight=defaults.collocation_weight if collocation_weight is None else collocation_weight,
+        )
+        self._tables_dir = Path(tables_dir) if tables_dir else None
+        self._lm_path = lm_path
+        self._clean_options = clean_options
+
+    @cached_property
+    def span_restorer(self) -> SpanRestorer:
+        weight = self.settings.collocation_weight
+        lm = NgramScorer(
+            self._lm_path,
+            collocations=Collocations.load() if weight else None,
+            collocation_weight=weight,
+        )
+        return SpanRestorer(ChannelTables.load(self._tables_dir), lm, self.settings)
+
+    def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:
+        """Clean then restore ``text``; every edit is reported against ``text`` itself."""
+        edits: list[Edit] = []
+        working = text
+        if clean:
+            from .clean import CleanOptions, clean_text
+
+            cleaned = clean_text(text, self._clean_options or CleanOptions(), evidence)
+            edits = list(cleaned.edits)
+            working = cleaned.text
+        spin = SpinEstimate()
+        if restore:
+            restored, spin = self.span_restorer.restore(working)
+            edits += rebase(restored, edits) if edits else restored
+        edits.sort(key=lambda e: (e.start, e.end))
+        return RestoreResult(source=text, text=apply_edits(text, edits), edits=edits, spin=spin)
+
+
+@lru_cache(maxsize=1)
+def default_restorer() -> Restorer:
+    """One shared Restorer for the convenience function (its resources are read-only)."""
+    return Restorer()
+
+
+def restore_text(text: str, *, clean: bool = True, restore: bool = True) -> RestoreResult:
+    """Restore one text with the default resources: ``restore_text(s).text``, ``.edits``, ``.spin_score``."""
+    return default_restorer().restore(text, clean=clean, restore=restore)

@@ -1,0 +1,75 @@
+"""Renderings of one edit list: a word diff for people, a unified diff for `patch`, JSON for programs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+from .edits import Edit
+
+# One palette for every rendering (terminal and HTML use the same meaning per kind).
+KIND_STYLE = {"restore": ("31", "32"), "clean": ("31;2", "32"), "repair": ("33", "32")}
+_RESET = "\x1b[0m"
+
+
+def word_diff(source: str, edits: list[Edit], *, color: bool, name: str = "") -> str:
+    """The changed lines only, each edit shown in place as [-before-]{+after+} (or in colour)."""
+    if not edits:
+        return f"{name}: no changes\n" if name else "no changes\n"
+    line_starts = [0] + [i + 1 for i, c in enumerate(source) if c == "\n"]
+    out: list[str] = []
+    if name:
+        out.append(f"{name}: {len(edits)} edit{'s' if len(edits) != 1 else ''}")
+    by_line: dict[int, list[Edit]] = {}
+    import bisect
+
+    for edit in edits:
+        by_line.setdefault(bisect.bisect_right(line_starts, edit.start) - 1, []).append(edit)
+    for line_no in sorted(by_line):
+        line_edits = sorted(by_line[line_no], key=lambda e: e.start)
+        start = line_starts[line_no]
+        end = max(max(e.end for e in line_edits), source.find("\n", start) if "\n" in source[start:] else len(source))
+        pieces, pos = [], start
+        for edit in line_edits:
+            pieces.append(source[pos : edit.start])
+            pieces.append(_mark(edit, color))
+            pos = edit.end
+        pieces.append(source[pos:end])
+        text = "".join(pieces).rstrip("\n")
+        out.append(f"{line_no + 1:>5}: {text}")
+        for edit in line_edits:
+            out.append(f"       {edit.kind} {edit.confidence:.2f}  {edit.reason}")
+    return "\n".join(out) + "\n"
+
+
+def _mark(edit: Edit, color: bool) -> str:
+    before = edit.before.rstrip("\n")
+    if color:
+        old, new = KIND_STYLE.get(edit.kind, ("31", "32"))
+        shown = f"\x1b[{old};9m{before}{_RESET}" if before else ""
+        if edit.after:
+            shown += f"\x1b[{new};1m{edit.after}{_RESET}"
+        return shown
+    shown = f"[-{before}-]" if before else ""
+    if edit.after:
+        shown += f"{{+{edit.after}+}}"
+    return shown
+
+
+def unified_diff(source: str, result: str, name: str = "text") -> str:
+    """A unified diff that `patch -p1` applies to the input file."""
+    label = name if name not in ("-", "") else "stdin"
+    lines = difflib.unified_diff(
+        source.splitlines(keepends=True),
+        result.splitlines(keepends=True),
+        fromfile=f"a/{label}",
+        tofile=f"b/{label}",
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def to_json(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False)

@@ -1,0 +1,52 @@
+"""Surface form of a replacement: the input's capitalisation, and a/an agreement."""
+
+from __future__ import annotations
+
+import regex
+
+# words whose spelling misleads the vowel rule
+_AN_BEFORE = ("hour", "honest", "honor", "honour", "heir", "herb")
+_A_BEFORE = ("uni", "use", "usu", "uti", "ure", "euro", "eu", "one", "once", "ubiq", "uga", "ukr", "ura")
+
+
+def transfer_case(before: str, replacement: str, *, keep_replacement_case: bool = False) -> str:
+    """Give ``replacement`` the capitalisation pattern of ``before``.
+
+    ALL CAPS stays all caps, a leading capital stays a leading capital; otherwise
+    the replacement is used as the table spells it (lowercase, or its own proper case).
+    """
+    letters = [c for c in before if c.isalpha()]
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return replacement.upper()
+    if keep_replacement_case:
+        return replacement
+    if before[:1].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+def wants_an(word: str) -> bool:
+    """Whether ``word`` takes "an" (by sound, approximated from spelling)."""
+    w = word.lower()
+    if not w:
+        return False
+    if w.startswith(_AN_BEFORE):
+        return True
+    if w.startswith(_A_BEFORE):
+        return False
+    if regex.match(r"[aeiou]", w):
+        return True
+    # initialisms read letter by letter: "an FBI agent", "an MP"
+    if word.isupper() and len(word) <= 5 and w[0] in "fhlmnrsx":
+        return True
+    return False
+
+
+def article_for(article: str, next_word: str) -> str:
+    """"a" or "an" (in the case of ``article``) to stand before ``next_word``."""
+    right = "an" if wants_an(next_word) else "a"
+    if article.isupper() and len(article) > 1:
+        return right.upper()
+    if article[:1].isupper():
+        return right.capitalize()
+    return right

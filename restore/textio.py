@@ -1,0 +1,56 @@
+"""Reading inputs and writing outputs safely: clear errors naming the file, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import InputError, OutputError
+
+
+def read_text(path: str, encoding: str = "utf-8") -> str:
+    """Read one input as text; ``-`` is standard input. Raises InputError naming the file."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        name = "<stdin>"
+    else:
+        p = Path(path)
+        name = path
+        if not p.exists():
+            raise InputError(f"restore: {name}: no such file")
+        if p.is_dir():
+            raise InputError(f"restore: {name}: is a directory (use `restore batch` for directories)")
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise InputError(f"restore: {name}: cannot read: {exc.strerror or exc}") from exc
+    if b"\x00" in data[:8192]:
+        raise InputError(f"restore: {name}: not a text file (it contains NUL bytes)")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"restore: {name}: not valid {encoding} (byte {exc.start}); pass --encoding if it is another one"
+        ) from exc
+    except LookupError as exc:
+        raise InputError(f"restore: unknown encoding {encoding!r}") from exc
+    return text.removeprefix("\ufeff")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"restore: cannot write {target}: {exc.strerror or exc}") from exc

@@ -1,0 +1,125 @@
+"""`restore fix` end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+SAMPLE = ROOT / "samples" / "spun_article.txt"
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-c", "from cli import main; main()", *args]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_fix_file_prints_restored_text():
+    proc = run("fix", str(SAMPLE), "--no-clean", "--diff", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert "telephone name" not in proc.stdout
+    assert "phone call" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_fix_reads_stdin_and_writes_word_diff():
+    proc = run("fix", "--diff", "word", stdin="In a telephone name, the minister mentioned that a soiled bomb was being built.\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "In a phone call, the minister said that a dirty bomb was being built.\n"
+    assert "[-mentioned-]{+said+}" in proc.stderr
+
+
+def test_json_offsets_match_the_input():
+    text = SAMPLE.read_text(encoding="utf-8")
+    proc = run("fix", str(SAMPLE), "--format", "json", "--diff", "none")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["edits"], payload
+    assert payload["judged_spun"] is True
+    assert 0 < payload["spin_score"] <= 1
+    rebuilt, pos = [], 0
+    for edit in payload["edits"]:
+        assert text[edit["start"] : edit["end"]] == edit["before"]
+        assert {"after", "kind", "reason", "confidence"} <= edit.keys()
+        rebuilt += [text[pos : edit["start"]], edit["after"]]
+        pos = edit["end"]
+    rebuilt.append(text[pos:])
+    assert "".join(rebuilt) == payload["text"]
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="the `patch` program is not installed")
+def test_unified_diff_applies_with_patch(tmp_path):
+    target = tmp_path / "article.txt"
+    shutil.copy(SAMPLE, target)
+    proc = run("fix", "article.txt", "--diff", "unified", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("--- a/article.txt")
+    applied = subprocess.run(["patch", "-p1"], input=proc.stderr, text=True, cwd=tmp_path, capture_output=True)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert target.read_text(encoding="utf-8") == proc.stdout
+
+
+def test_output_file_and_input_untouched(tmp_path):
+    out = tmp_path / "out" / "restored.txt"
+    before = SAMPLE.read_bytes()
+    proc = run("fix", str(SAMPLE), "-o", str(out), "--diff", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert "phone call" in out.read_text(encoding="utf-8")
+    assert SAMPLE.read_bytes() == before
+    assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_no_restore_leaves_wording():
+    proc = run("fix", "--no-restore", "--diff", "none", stdin="The minister mentioned a soiled bomb.\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The minister mentioned a soiled bomb.\n"
+
+
+def test_threshold_controls_how_sure_an_edit_must_be():
+    loose = run("fix", "--no-clean", "--format", "json", "--diff", "none", "--threshold", "0", str(SAMPLE))
+    strict = run("fix", "--no-clean", "--format", "json", "--diff", "none", "--threshold", "8", str(SAMPLE))
+    assert loose.returncode == strict.returncode == 0
+    assert len(json.loads(strict.stdout)["edits"]) < len(json.loads(loose.stdout)["edits"])
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda d: d / "missing.txt", "no such file"),
+        (lambda d: d, "is a directory"),
+        (lambda d: _write(d / "blob.bin", b"\x00\x01\x02binary"), "not a text file"),
+        (lambda d: _write(d / "latin.txt", "caf\u00e9 society\n".encode("latin-1")), "not valid utf-8"),
+    ],
+)
+def test_unreadable_input_exits_3_naming_the_file(tmp_path, make, message):
+    path = make(tmp_path)
+    proc = run("fix", str(path))
+    assert proc.returncode == 3
+    assert str(path) in proc.stderr and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_encoding_option_reads_other_encodings(tmp_path):
+    path = _write(tmp_path / "latin.txt", "The caf\u00e9 owner said it was fine.\n".encode("latin-1"))
+    proc = run("fix", str(path), "--encoding", "latin-1", "--diff", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert "café" in proc.stdout
+
+
+def test_usage_errors_exit_2():
+    assert run("fix", "--diff", "sideways").returncode == 2
+    assert run("fix", "--no-such-flag").returncode == 2
+    assert run("fix", "a.txt", "b.txt", "-o", "x.txt").returncode == 2
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

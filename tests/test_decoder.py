@@ -1,0 +1,72 @@
+"""The noisy-channel decoder and the spin-rate EM, on a small table written for the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from restore import Restorer
+from restore.channel import ChannelTables
+
+TABLE = """# test table
+said\tmentioned\t0.7
+said\tstated\t0.3
+phone\ttelephone\t0.6
+call\tname\t0.8
+party\tget together\t0.9
+last\tfinal\t0.6
+final\tlast\t0.6
+House\tHome\t0.8\tcs
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Restorer:
+    directory = tmp_path_factory.mktemp("tables")
+    (directory / "spinner_thesaurus.tsv").write_text(TABLE, encoding="utf-8")
+    return Restorer(tables_dir=directory)
+
+
+def test_table_lookup_is_case_aware(tmp_path):
+    (tmp_path / "spinner_thesaurus.tsv").write_text(TABLE, encoding="utf-8")
+    tables = ChannelTables.load(tmp_path)
+    assert [s.original for s in tables.lookup("Mentioned")] == ["said"]
+    assert [s.original for s in tables.lookup("get  together")] == ["party"]
+    assert [s.original for s in tables.lookup("Home")] == ["House"]
+    assert tables.lookup("home") == []
+    assert tables.source_families("said") == ("spinner-table",)
+
+
+def test_neighbouring_spans_are_decoded_jointly(small):
+    result = small.restore("He made a telephone name to the minister on Friday.", clean=False)
+    assert result.text == "He made a phone call to the minister on Friday."
+
+
+def test_phrase_and_case_sensitive_entries(small):
+    result = small.restore("The get together met at the White Home on Monday.", clean=False)
+    assert result.text == "The party met at the White House on Monday."
+
+
+def test_spin_rate_rises_on_spun_text_and_stays_low_on_clean(small):
+    spun = " ".join(
+        ["The minister mentioned the plan.", "A spokesman mentioned the vote.", "The party leader mentioned it."] * 3
+    )
+    clean = " ".join(["The minister said the plan.", "A spokesman said the vote.", "The leader said it."] * 3)
+    spun_rate = small.restore(spun, clean=False).spin.rates["spinner-table"]
+    clean_result = small.restore(clean, clean=False)
+    assert spun_rate > 0.15
+    assert clean_result.spin.rates["spinner-table"] < spun_rate / 5
+    assert clean_result.edits == []
+
+
+def test_a_lone_ordinary_use_is_left_alone(small):
+    text = "She mentioned the final chapter of the book only once."
+    assert small.restore(text, clean=False).edits == []
+
+
+def test_threshold_suppresses_edits(tmp_path):
+    (tmp_path / "spinner_thesaurus.tsv").write_text(TABLE, encoding="utf-8")
+    text = "He made a telephone name. The minister mentioned the plan. The get together mentioned it."
+    loose = Restorer(tables_dir=tmp_path, threshold=0.0).restore(text, clean=False)
+    strict = Restorer(tables_dir=tmp_path, threshold=30.0).restore(text, clean=False)
+    assert len(loose.edits) > 0
+    assert strict.edits == []

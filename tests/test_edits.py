@@ -1,0 +1,60 @@
+"""The Edit list: applying, and re-expressing later edits in the input's frame."""
+
+from __future__ import annotations
+
+import pytest
+
+from restore.edits import Edit, OffsetMap, apply_edits, rebase
+
+
+def edit(text: str, before: str, after: str, kind: str = "restore", occurrence: int = 0) -> Edit:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(before, start + 1)
+    return Edit(start, start + len(before), before, after, kind, "test")
+
+
+def test_apply_edits_in_any_order():
+    text = "one two three"
+    edits = [edit(text, "three", "3"), edit(text, "one", "1")]
+    assert apply_edits(text, edits) == "1 two 3"
+
+
+def test_apply_rejects_overlap_and_stale_edits():
+    text = "one two three"
+    with pytest.raises(ValueError):
+        apply_edits(text, [edit(text, "one two", "x"), edit(text, "two", "y")])
+    with pytest.raises(ValueError):
+        apply_edits(text, [Edit(0, 3, "uno", "1", "restore", "test")])
+
+
+def test_rebase_maps_later_edits_back_through_removals():
+    source = "[ad_1]\nThe minister mentioned it.\nSource link\nHe mentioned it again.\n"
+    cleaning = [edit(source, "[ad_1]\n", "", "clean"), edit(source, "Source link\n", "", "clean")]
+    cleaned = apply_edits(source, cleaning)
+    later = [edit(cleaned, "mentioned", "said"), edit(cleaned, "mentioned", "said", occurrence=1)]
+    rebased = rebase(later, cleaning)
+    assert [source[e.start : e.end] for e in rebased] == ["mentioned", "mentioned"]
+    assert apply_edits(source, cleaning + rebased) == "The minister said it.\nHe said it again.\n"
+
+
+def test_rebase_drops_edits_inside_an_earlier_replacement():
+    source = "cafÃ© owner mentioned it"
+    repair = [edit(source, "cafÃ©", "café", "repair")]
+    repaired = apply_edits(source, repair)
+    later = [edit(repaired, "café", "coffee shop"), edit(repaired, "mentioned", "said")]
+    rebased = rebase(later, repair)
+    assert [e.after for e in rebased] == ["said"]
+    assert apply_edits(source, repair + rebased) == "café owner said it"
+
+
+def test_offset_map_identity_without_edits():
+    mapping = OffsetMap([])
+    assert mapping.to_old(7) == 7
+    assert not mapping.touches_edit(0, 10)
+
+
+def test_to_dict_rounds_confidence_and_hides_empty_details():
+    data = Edit(0, 1, "a", "b", "restore", "why", 0.123456).to_dict()
+    assert data["confidence"] == 0.1235
+    assert "details" not in data

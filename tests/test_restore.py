@@ -1,0 +1,117 @@
+"""The restoration engine on texts written for these tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from conftest import DATA, ROOT, data_lines
+
+from restore import apply_edits, restore_text
+from restore.tokenize import WORD
+
+
+def words(text: str) -> list[str]:
+    return [w.lower().replace("’", "'") for w in WORD.findall(text)]
+
+
+def test_card_examples(restorer):
+    result = restorer.restore(
+        "Officials feared a soiled bomb. The minister mentioned it in a telephone name on Sunday.", clean=False
+    )
+    assert "dirty bomb" in result.text
+    assert "phone call" in result.text
+    assert "minister said" in result.text
+    assert result.edits and all(e.kind == "restore" for e in result.edits)
+
+
+def test_sample_article_is_mostly_restored(restorer):
+    spun = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
+    original = (DATA / "sample_original.txt").read_text(encoding="utf-8")
+    result = restorer.restore(spun, clean=False)
+    # position-free measure: how many of the original's words are missing, before and after
+    want = Counter(words(original))
+    missing_before = sum((want - Counter(words(spun))).values())
+    missing_after = sum((want - Counter(words(result.text))).values())
+    assert missing_before > 40
+    assert missing_after <= missing_before * 0.5, (missing_before, missing_after, result.text)
+    assert result.judged_spun
+    assert result.spin_score > 0.05
+
+
+@pytest.mark.parametrize("sentence", data_lines("negative.txt"))
+def test_clean_sentences_come_back_identical(restorer, sentence):
+    result = restorer.restore(sentence, clean=False)
+    assert result.text == sentence, [e.to_dict() for e in result.edits]
+    assert not result.judged_spun
+
+
+def test_clean_sentences_as_one_document(restorer):
+    document = "\n".join(data_lines("negative.txt")) + "\n"
+    result = restorer.restore(document, clean=False)
+    assert result.text == document, [e.to_dict() for e in result.edits]
+
+
+def test_edit_offsets_point_into_the_input(restorer):
+    spun = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
+    result = restorer.restore(spun, clean=False)
+    for edit in result.edits:
+        assert spun[edit.start : edit.end] == edit.before
+        assert 0.0 <= edit.confidence <= 1.0
+        assert edit.reason
+    assert apply_edits(spun, result.edits) == result.text
+
+
+def test_restoring_twice_changes_nothing_more(restorer):
+    spun = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
+    once = restorer.restore(spun, clean=False).text
+    twice = restorer.restore(once, clean=False)
+    assert twice.text == once, [e.to_dict() for e in twice.edits]
+
+
+def test_layout_outside_edits_is_preserved(restorer):
+    spun = "  The  minister   mentioned\tit.\r\n\r\nThen he  mentioned it again, in a telephone name!  \n"
+    result = restorer.restore(spun, clean=False)
+    assert result.text.count("\r\n") == 2
+    assert result.text.startswith("  The  minister   ")
+    assert result.text.endswith("!  \n")
+    assert "\t" in result.text
+
+
+def test_capitalisation_follows_the_input(restorer):
+    result = restorer.restore("Mentioned in passing, the plan was dropped. MENTIONED AGAIN later.", clean=False)
+    for edit in result.edits:
+        if edit.before == "Mentioned":
+            assert edit.after[0].isupper()
+        if edit.before.isupper():
+            assert edit.after.isupper()
+
+
+def test_article_agrees_with_the_restored_word(restorer):
+    # "an settlement" is what the spinner leaves behind when "agreement" becomes "settlement"
+    text = (
+        "Officers informed reporters that the get together leaders had been making an attempt to achieve "
+        "an settlement earlier than the top of the yr, the mayor mentioned."
+    )
+    result = restorer.restore(text, clean=False)
+    if "agreement" in result.text:
+        assert "an agreement" in result.text
+    for edit in result.edits:
+        first = edit.after.split()[0].lower()
+        assert first not in ("a", "an") or edit.before.split()[0].lower() in ("a", "an")
+
+
+def test_empty_and_wordless_inputs():
+    for text in ("", "\n\n", "... !!! ---"):
+        result = restore_text(text, clean=False)
+        assert result.text == text
+        assert result.edits == []
+
+
+known = [line.split(" => ") for line in data_lines("known_failures.txt")]
+
+
+@pytest.mark.xfail(strict=True, reason="documented limit: see tests/data/known_failures.txt")
+@pytest.mark.parametrize("spun,original", known)
+def test_known_failures(restorer, spun, original):
+    assert words(restorer.restore(spun, clean=False).text) == words(original)
