@@ -44,23 +44,43 @@ class OutputFormat(str, enum.Enum):
 
 @app.command()
 def fix(
-    paths: Annotated[list[str] | None, typer.Argument(help="Input files; '-' or none reads standard input.")] = None,
-    diff: Annotated[
-        DiffStyle, typer.Option(help="Diff on stderr: word (coloured on a terminal), unified, none; auto = word on a terminal.")
-    ] = DiffStyle.auto,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="text, or json (text, edits, spin score).")] = OutputFormat.text,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the result here (atomically) instead of stdout.")] = None,
-    no_restore: Annotated[bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")] = False,
-    no_clean: Annotated[bool, typer.Option("--no-clean", help="Only restore; leave chrome lines and characters alone.")] = False,
-    threshold: Annotated[
-        float | None, typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits).")
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Input files; '-' or none reads standard input.")
     ] = None,
-    remove_bylines: Annotated[bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")] = False,
-    remove_captions: Annotated[bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")] = False,
+    diff: Annotated[
+        DiffStyle,
+        typer.Option(
+            help="Diff on stderr: word (coloured on a terminal), unified, none; auto = word on a terminal."
+        ),
+    ] = DiffStyle.auto,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text, or json (text, edits, spin score).")
+    ] = OutputFormat.text,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the result here (atomically) instead of stdout."),
+    ] = None,
+    no_restore: Annotated[
+        bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")
+    ] = False,
+    no_clean: Annotated[
+        bool, typer.Option("--no-clean", help="Only restore; leave chrome lines and characters alone.")
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits)."),
+    ] = None,
+    remove_bylines: Annotated[
+        bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")
+    ] = False,
+    remove_captions: Annotated[
+        bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
+    ] = False,
     encoding: Annotated[str, typer.Option(help="Encoding of the input files.")] = "utf-8",
 ) -> None:
     """Restore spun text: the restored text on stdout, the changes as a diff on stderr."""
     from restore.clean import CleanOptions
+
     from restore.pipeline import Restorer
     from restore.render import to_json, unified_diff, word_diff
     from restore.textio import read_text, write_text_atomic

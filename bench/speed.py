@@ -59,21 +59,31 @@ def startup(repeats: int = 5) -> float:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        subprocess.run(cmd, input="In a telephone name on Sunday, the minister mentioned the talks had failed.\n", text=True,
-                       capture_output=True, env=env, check=True)
+        subprocess.run(
+            cmd,
+            input="In a telephone name on Sunday, the minister mentioned the talks had failed.\n",
+            text=True,
+            capture_output=True,
+            env=env,
+            check=True,
+        )
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "dev")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}) if hasattr(os, "sched_setaffinity") else None
     texts = load_texts(args.corpus)
     rate, words, runs = throughput(texts, args.seconds)
-    print(f"throughput: {rate:,.0f} words/s on one core ({len(texts)} documents, {words:,} words, {runs} passes)")
+    print(
+        f"throughput: {rate:,.0f} words/s on one core ({len(texts)} documents, {words:,} words, {runs} passes)"
+    )
     print(f"start-up:   {startup():.2f} s for `restore fix` on a one-line input (median of 5)")
 
 

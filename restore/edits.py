@@ -6,8 +6,8 @@ always sees exactly what changed, where, and why.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
         if text[edit.start : edit.end] != edit.before:
             raise ValueError(
                 f"edit at {edit.start}:{edit.end} expects {edit.before!r}, "
-                f"text has {text[edit.start:edit.end]!r}"
+                f"text has {text[edit.start : edit.end]!r}"
             )
         out.append(text[pos : edit.start])
         out.append(edit.after)
@@ -75,7 +75,7 @@ class OffsetMap:
     def to_old(self, offset: int) -> int:
         """Old-text offset of a new-text offset that lies outside every edited span."""
         old = offset
-        for new_start, new_end, old_start, old_end in self._spans:
+        for new_start, new_end, _old_start, old_end in self._spans:
             if offset < new_start or (offset == new_start and new_start == new_end):
                 break
             if offset < new_end:

@@ -25,7 +25,9 @@ def default_lm_path() -> Path:
     try:
         from pocketsphinx import get_model_path
     except ImportError as exc:  # pragma: no cover - pocketsphinx is a hard dependency
-        raise ResourceError("restore: the pocketsphinx package is missing (pip install pocketsphinx)") from exc
+        raise ResourceError(
+            "restore: the pocketsphinx package is missing (pip install pocketsphinx)"
+        ) from exc
     return Path(get_model_path()) / "en-us" / "en-us.lm.bin"
 
 
@@ -113,7 +115,9 @@ class Collocations:
         missing = [p for p in paths if not p.exists()]
         if missing:
             raise ResourceError(f"restore: bundled data file is missing: {missing[0]}")
-        bigrams, unigrams, total = load_compiled("collocations", cls.VERSION, paths, lambda: _read_counts(*paths))
+        bigrams, unigrams, total = load_compiled(
+            "collocations", cls.VERSION, paths, lambda: _read_counts(*paths)
+        )
         return cls(bigrams, unigrams, total)
 
     def pmi(self, prev: str, word: str) -> float:

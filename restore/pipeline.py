@@ -60,7 +60,9 @@ class Restorer:
         defaults = DecodeSettings()
         self.settings = DecodeSettings(
             margin=defaults.margin if threshold is None else threshold,
-            collocation_weight=defaults.collocation_weight if collocation_weight is None else collocation_weight,
+            collocation_weight=defaults.collocation_weight
+            if collocation_weight is None
+            else collocation_weight,
         )
         self._tables_dir = Path(tables_dir) if tables_dir else None
         self._lm_path = lm_path

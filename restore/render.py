@@ -28,7 +28,10 @@ def word_diff(source: str, edits: list[Edit], *, color: bool, name: str = "") ->
     for line_no in sorted(by_line):
         line_edits = sorted(by_line[line_no], key=lambda e: e.start)
         start = line_starts[line_no]
-        end = max(max(e.end for e in line_edits), source.find("\n", start) if "\n" in source[start:] else len(source))
+        end = max(
+            max(e.end for e in line_edits),
+            source.find("\n", start) if "\n" in source[start:] else len(source),
+        )
         pieces, pos = [], start
         for edit in line_edits:
             pieces.append(source[pos : edit.start])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .channel import ChannelTables
 from .decode import DecodeSettings, decode_sentence, restore_logprob
@@ -18,7 +19,21 @@ from .edits import Edit
 from .lattice import Arc, build_lattice, has_alternatives
 from .lm import NgramScorer
 from .surface import article_for, transfer_case
-from .tokenize import Token, WORD, sentences, tokenize
+from .tokenize import WORD, Token, sentences, tokenize
+
+
+class ArcRescorer(Protocol):
+    """Optional second opinion on the lattice (the masked-LM stage implements this).
+
+    ``arc_scores`` gets the document text and, per sentence that has alternatives,
+    its tokens and arcs (``arcs[i]`` leave token i; ``arcs[i][0]`` is the keep arc).
+    It returns an additive log-score per arc it has an opinion on (weighted as it
+    sees fit; arcs it omits get 0); the final decode adds these to the channel costs.
+    """
+
+    def arc_scores(
+        self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]]
+    ) -> dict[Arc, float]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +91,13 @@ class SpanRestorer:
         lm: NgramScorer,
         settings: DecodeSettings | None = None,
         priors: dict[str, FamilyPrior] | None = None,
+        rescorer: ArcRescorer | None = None,
     ):
         self.tables = tables
         self.lm = lm
         self.settings = settings or DecodeSettings()
         self.priors = priors or DEFAULT_PRIORS
+        self.rescorer = rescorer
 
     # -- public ----------------------------------------------------------------------------
 
@@ -107,14 +124,17 @@ class SpanRestorer:
         # The document-level gate: is the text better explained as spun at these rates than as
         # clean? If not, decode at the floor rate, where only overwhelming evidence edits.
         floor = {f: FLOOR_RATE for f in families}
-        if self._log_likelihood(lattices, doc_sources, rates) - self._log_likelihood(
-            lattices, doc_sources, floor
-        ) < self.settings.document_gate:
+        if (
+            self._log_likelihood(lattices, doc_sources, rates)
+            - self._log_likelihood(lattices, doc_sources, floor)
+            < self.settings.document_gate
+        ):
             rates = floor
         estimate.rates = rates
         edits: list[Edit] = []
+        rescored = self._rescore(text, lattices) if lattices and rates is not floor else {}
         for sent in lattices:
-            cost = self._cost_fn(sent, rates)
+            cost = self._cost_fn(sent, rates, rescored)
             score, path = decode_sentence(sent.arcs, self.lm, cost)
             for arc in path:
                 if arc.is_keep:
@@ -127,16 +147,25 @@ class SpanRestorer:
 
     # -- model pieces ----------------------------------------------------------------------
 
-    def _log_likelihood(self, lattices: list[_Sentence], doc_sources: Counter, rates: dict[str, float]) -> float:
+    def _log_likelihood(
+        self, lattices: list[_Sentence], doc_sources: Counter, rates: dict[str, float]
+    ) -> float:
         """log P(document) under the best paths at ``rates`` (keep costs of lattice-free text included)."""
         total = sum(decode_sentence(s.arcs, self.lm, self._cost_fn(s, rates))[0] for s in lattices)
         for families, count in doc_sources.items():
             total += count * math.log(max(1.0 - sum(rates[f] for f in families), 1.0 - MAX_RATE))
         return total
 
-    def _cost_fn(self, sent: _Sentence, rates: dict[str, float]):
+    def _rescore(self, text: str, lattices: list[_Sentence]) -> dict[Arc, float]:
+        """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted."""
+        if self.rescorer is None:
+            return {}
+        return self.rescorer.arc_scores(text, [(s.tokens, s.arcs) for s in lattices])
+
+    def _cost_fn(self, sent: _Sentence, rates: dict[str, float], rescored: dict[Arc, float] | None = None):
         settings = self.settings
         keep_cache: dict[str, float] = {}
+        extra = rescored or {}
 
         def cost(arc: Arc) -> float:
             if arc.is_keep:
@@ -145,8 +174,8 @@ class SpanRestorer:
                 if value is None:
                     spun_mass = sum(rates[f] for f in self.tables.source_families(word))
                     value = keep_cache[word] = math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
-                return value
-            value = restore_logprob(arc, rates) - settings.margin
+                return value + extra.get(arc, 0.0)
+            value = restore_logprob(arc, rates) - settings.margin + extra.get(arc, 0.0)
             first = sent.tokens[arc.start]
             if first.text[:1].isupper() and not first.sentence_start and arc.original.islower():
                 value -= settings.cased_penalty
@@ -192,8 +221,11 @@ class SpanRestorer:
             kind="restore",
             reason=f"{family}: '{before.lower()}' is how it writes '{original}'",
             confidence=confidence,
-            details={"family": family, "channel_weight": round(dict(arc.weights)[family], 4),
-                     "spin_rate": round(rates[family], 4)},
+            details={
+                "family": family,
+                "channel_weight": round(dict(arc.weights)[family], 4),
+                "spin_rate": round(rates[family], 4),
+            },
         )
 
 
@@ -228,9 +260,16 @@ def _fix_articles(text: str, edits: list[Edit]) -> list[Edit]:
             article = article_for(prev.group(), new_first)
             if article != prev.group():
                 fixed.append(
-                    Edit(prev.start(), edit.end, text[prev.start() : edit.end],
-                         article + text[prev.end() : edit.start] + edit.after,
-                         edit.kind, edit.reason + "; article agrees", edit.confidence, edit.details)
+                    Edit(
+                        prev.start(),
+                        edit.end,
+                        text[prev.start() : edit.end],
+                        article + text[prev.end() : edit.start] + edit.after,
+                        edit.kind,
+                        edit.reason + "; article agrees",
+                        edit.confidence,
+                        edit.details,
+                    )
                 )
                 continue
         fixed.append(edit)

@@ -43,7 +43,7 @@ def wants_an(word: str) -> bool:
 
 
 def article_for(article: str, next_word: str) -> str:
-    """"a" or "an" (in the case of ``article``) to stand before ``next_word``."""
+    """ "a" or "an" (in the case of ``article``) to stand before ``next_word``."""
     right = "an" if wants_an(next_word) else "a"
     if article.isupper() and len(article) > 1:
         return right.upper()

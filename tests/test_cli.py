@@ -30,7 +30,12 @@ def test_fix_file_prints_restored_text():
 
 
 def test_fix_reads_stdin_and_writes_word_diff():
-    proc = run("fix", "--diff", "word", stdin="In a telephone name, the minister mentioned that a soiled bomb was being built.\n")
+    proc = run(
+        "fix",
+        "--diff",
+        "word",
+        stdin="In a telephone name, the minister mentioned that a soiled bomb was being built.\n",
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "In a phone call, the minister said that a dirty bomb was being built.\n"
     assert "[-mentioned-]{+said+}" in proc.stderr
@@ -61,7 +66,9 @@ def test_unified_diff_applies_with_patch(tmp_path):
     proc = run("fix", "article.txt", "--diff", "unified", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.startswith("--- a/article.txt")
-    applied = subprocess.run(["patch", "-p1"], input=proc.stderr, text=True, cwd=tmp_path, capture_output=True)
+    applied = subprocess.run(
+        ["patch", "-p1"], input=proc.stderr, text=True, cwd=tmp_path, capture_output=True
+    )
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert target.read_text(encoding="utf-8") == proc.stdout
 

@@ -48,7 +48,12 @@ def test_phrase_and_case_sensitive_entries(small):
 
 def test_spin_rate_rises_on_spun_text_and_stays_low_on_clean(small):
     spun = " ".join(
-        ["The minister mentioned the plan.", "A spokesman mentioned the vote.", "The party leader mentioned it."] * 3
+        [
+            "The minister mentioned the plan.",
+            "A spokesman mentioned the vote.",
+            "The party leader mentioned it.",
+        ]
+        * 3
     )
     clean = " ".join(["The minister said the plan.", "A spokesman said the vote.", "The leader said it."] * 3)
     spun_rate = small.restore(spun, clean=False).spin.rates["spinner-table"]

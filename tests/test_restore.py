@@ -17,7 +17,8 @@ def words(text: str) -> list[str]:
 
 def test_card_examples(restorer):
     result = restorer.restore(
-        "Officials feared a soiled bomb. The minister mentioned it in a telephone name on Sunday.", clean=False
+        "Officials feared a soiled bomb. The minister mentioned it in a telephone name on Sunday.",
+        clean=False,
     )
     assert "dirty bomb" in result.text
     assert "phone call" in result.text
@@ -79,7 +80,9 @@ def test_layout_outside_edits_is_preserved(restorer):
 
 
 def test_capitalisation_follows_the_input(restorer):
-    result = restorer.restore("Mentioned in passing, the plan was dropped. MENTIONED AGAIN later.", clean=False)
+    result = restorer.restore(
+        "Mentioned in passing, the plan was dropped. MENTIONED AGAIN later.", clean=False
+    )
     for edit in result.edits:
         if edit.before == "Mentioned":
             assert edit.after[0].isupper()

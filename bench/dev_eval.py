@@ -1,0 +1,95 @@
+"""Dev-set figures in one run, in-process (fast iteration; the CLI-based scorers give the same numbers).
+
+Usage: python bench/dev_eval.py [--shared ../shared] [--threshold X] [-v]
+Prints per-file restoration figures for the gold files, totals per spinner family, and false
+edits on clean controls: clean_*.txt, the body (K) lines of seed001-004.lines, and the original
+side of every gold file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FAMILIES = {
+    "thesaurus": ["seed000", "pair04", "pair06", "pair20", "pair22", "pair25", "pair27", "pair28", "pair31",
+                  "pair33", "pair34", "pair39"],
+    "blind-wordnet": ["pair03", "pair38"],
+    "aggressive": ["pair37"],
+    "rewriter": ["pair10"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(args.shared / "eval"))
+    import score as S  # the project's scorer
+
+    from restore import Restorer
+
+    restorer = Restorer(threshold=args.threshold)
+    dev = args.shared / "corpus" / "dev"
+    totals: dict[str, dict[str, int]] = {}
+    for family, names in FAMILIES.items():
+        tot = totals.setdefault(family, {"certain": 0, "ok": 0, "wrong": 0, "false": 0, "words": 0})
+        for name in names:
+            gold = (dev / f"{name}.gold").read_text(encoding="utf-8")
+            spun, _ = S.parse_gold(gold)
+            result = restorer.restore(spun, clean=False)
+            d = S.score(gold, result.text)
+            tot["certain"] += d["certain_edits"]
+            tot["ok"] += d["certain_restored"]
+            tot["wrong"] += d["wrong_edits"]
+            tot["false"] += d["false_edits"]
+            tot["words"] += d["words"]
+            print(f"{name:8s} {family:13s} recall={d['recall']:.3f} wrong={d['wrong_edits']:3d} "
+                  f"false={d['false_edits']:3d} ER={d['error_reduction']:+.3f} spin={result.spin_score:.3f}")
+            if args.verbose:
+                for m in d["missed"][:40]:
+                    print(f"     miss {m['spun']!r} want {m['want']!r} got {m['got']!r}")
+                for m in d["wrong"]:
+                    print(f"     WRONG {m['spun']!r} want {m['want']!r} got {m['got']!r}")
+                for m in d["false"]:
+                    print(f"     FALSE {m['spun']!r} -> {m['got']!r}")
+    for family, tot in totals.items():
+        rem = tot["certain"] - tot["ok"] + tot["wrong"] + tot["false"]
+        print(f"TOTAL {family:13s} recall={tot['ok'] / tot['certain']:.3f} ER={1 - rem / tot['certain']:+.3f} "
+              f"wrong={tot['wrong']} false={tot['false']}")
+    controls: list[tuple[str, str]] = []
+    for path in sorted(dev.glob("clean_*.txt")):
+        controls.append((path.name, path.read_text(encoding="utf-8")))
+    for n in range(1, 5):
+        lines = (dev / f"seed00{n}.lines").read_text(encoding="utf-8").split("\n")
+        body = "\n".join(line.split("\t", 1)[1] for line in lines if line.startswith("K\t")) + "\n"
+        controls.append((f"seed00{n}.K", body))
+    required_words = required_false = 0
+    other_words = other_false = 0
+    for name, text in controls:
+        d = S.score(text, restorer.restore(text, clean=False).text)
+        required_words += d["words"]
+        required_false += d["false_edits"]
+        if args.verbose or d["false_edits"]:
+            print(f"control {name:14s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
+    for path in sorted(dev.glob("*.gold")):
+        text = S.original_text(path.read_text(encoding="utf-8"))
+        d = S.score(text, restorer.restore(text, clean=False).text)
+        other_words += d["words"]
+        other_false += d["false_edits"]
+        if args.verbose and d["false_edits"]:
+            print(f"original {path.stem:8s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
+    print(f"CONTROLS clean+K-lines: words={required_words} false={required_false} "
+          f"per1000={1000 * required_false / required_words:.2f}")
+    print(f"CONTROLS gold originals: words={other_words} false={other_false} "
+          f"per1000={1000 * other_false / other_words:.2f}")
+
+
+if __name__ == "__main__":
+    main()
