@@ -16,8 +16,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FAMILIES = {
-    "thesaurus": ["seed000", "pair04", "pair06", "pair20", "pair22", "pair25", "pair27", "pair28", "pair31",
-                  "pair33", "pair34", "pair39"],
+    "thesaurus": [
+        "seed000",
+        "pair04",
+        "pair06",
+        "pair20",
+        "pair22",
+        "pair25",
+        "pair27",
+        "pair28",
+        "pair31",
+        "pair33",
+        "pair34",
+        "pair39",
+    ],
     "blind-wordnet": ["pair03", "pair38"],
     "aggressive": ["pair37"],
     "rewriter": ["pair10"],
@@ -29,13 +41,22 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a DecodeSettings field, e.g. --set min_confidence=0.8",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(args.shared / "eval"))
     import score as S  # the project's scorer
 
     from restore import Restorer
+    from restore.decode import DecodeSettings
 
-    restorer = Restorer(threshold=args.threshold)
+    overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    restorer = Restorer(threshold=args.threshold, settings=DecodeSettings(**overrides))
     dev = args.shared / "corpus" / "dev"
     totals: dict[str, dict[str, int]] = {}
     for family, names in FAMILIES.items():
@@ -50,8 +71,10 @@ def main() -> None:
             tot["wrong"] += d["wrong_edits"]
             tot["false"] += d["false_edits"]
             tot["words"] += d["words"]
-            print(f"{name:8s} {family:13s} recall={d['recall']:.3f} wrong={d['wrong_edits']:3d} "
-                  f"false={d['false_edits']:3d} ER={d['error_reduction']:+.3f} spin={result.spin_score:.3f}")
+            print(
+                f"{name:8s} {family:13s} recall={d['recall']:.3f} wrong={d['wrong_edits']:3d} "
+                f"false={d['false_edits']:3d} ER={d['error_reduction']:+.3f} spin={result.spin_score:.3f}"
+            )
             if args.verbose:
                 for m in d["missed"][:40]:
                     print(f"     miss {m['spun']!r} want {m['want']!r} got {m['got']!r}")
@@ -61,8 +84,10 @@ def main() -> None:
                     print(f"     FALSE {m['spun']!r} -> {m['got']!r}")
     for family, tot in totals.items():
         rem = tot["certain"] - tot["ok"] + tot["wrong"] + tot["false"]
-        print(f"TOTAL {family:13s} recall={tot['ok'] / tot['certain']:.3f} ER={1 - rem / tot['certain']:+.3f} "
-              f"wrong={tot['wrong']} false={tot['false']}")
+        print(
+            f"TOTAL {family:13s} recall={tot['ok'] / tot['certain']:.3f} ER={1 - rem / tot['certain']:+.3f} "
+            f"wrong={tot['wrong']} false={tot['false']}"
+        )
     controls: list[tuple[str, str]] = []
     for path in sorted(dev.glob("clean_*.txt")):
         controls.append((path.name, path.read_text(encoding="utf-8")))
@@ -85,10 +110,14 @@ def main() -> None:
         other_false += d["false_edits"]
         if args.verbose and d["false_edits"]:
             print(f"original {path.stem:8s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
-    print(f"CONTROLS clean+K-lines: words={required_words} false={required_false} "
-          f"per1000={1000 * required_false / required_words:.2f}")
-    print(f"CONTROLS gold originals: words={other_words} false={other_false} "
-          f"per1000={1000 * other_false / other_words:.2f}")
+    print(
+        f"CONTROLS clean+K-lines: words={required_words} false={required_false} "
+        f"per1000={1000 * required_false / required_words:.2f}"
+    )
+    print(
+        f"CONTROLS gold originals: words={other_words} false={other_false} "
+        f"per1000={1000 * other_false / other_words:.2f}"
+    )
 
 
 if __name__ == "__main__":

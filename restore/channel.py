@@ -21,7 +21,10 @@ FAMILY_FILES: dict[str, str] = {
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
+# families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
+# deep/deepest): such pairs are not what a spinner does, and restoring them is a false edit
+SPELLING_BLIND_FAMILIES = frozenset({"thesaurus"})
 
 
 def normalise(text: str) -> str:
@@ -102,6 +105,8 @@ def _parse(paths: list[tuple[str, Path]]):
                     original = original.lower()
                 if not original or not spun or original.lower() == spun.lower():
                     continue
+                if family in SPELLING_BLIND_FAMILIES and _spelling_variant(original.lower(), spun.lower()):
+                    continue
                 key = (original, spun, cased)
                 best[key] = max(best.get(key, 0.0), weight)
                 if " " not in original:
@@ -110,3 +115,19 @@ def _parse(paths: list[tuple[str, Path]]):
             target = reverse_cased if cased else reverse
             target.setdefault(spun, []).append((original, weight, family))
     return reverse, reverse_cased, {family: sorted(words) for family, words in sources.items()}
+
+
+def _spelling_variant(a: str, b: str) -> bool:
+    """True for pairs that differ like spellings or inflections, not like synonyms."""
+    if a.startswith(b) or b.startswith(a):
+        return True
+    if abs(len(a) - len(b)) > 2 or min(len(a), len(b)) < 4:
+        return False
+    # edit distance <= 2 (small strings: a plain DP is cheap)
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1] <= 2

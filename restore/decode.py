@@ -26,7 +26,10 @@ class DecodeSettings:
 
     margin: float = 1.0  # nats a restoring arc must win by (the CLI's --threshold)
     cased_penalty: float = 1.5  # nats against rewriting a capitalised word mid-sentence
-    document_gate: float = 3.0  # nats by which "spun" must explain the document better than "clean"
+    min_confidence: float = 0.7  # edits the decoder is less sure of than this are not made
+    prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
+    prune_per_position: int = 4  # candidates kept per start token after pruning
+    document_gate: float = 5.0  # nats by which "spun" must explain the document better than "clean"
     collocation_weight: float = 0.3  # weight of the web-bigram collocation bonus in the LM score
 
 
@@ -41,12 +44,17 @@ def decode_sentence(
     lm: NgramScorer,
     arc_cost: Callable[[Arc], float],
     banned: Arc | None = None,
+    transitions: dict | None = None,
 ) -> tuple[float, list[Arc]]:
     """Viterbi over arcs[i] (arcs leaving token i); returns the best score and path.
 
     ``arc_cost`` gives the channel log-probability (plus penalties) of an arc;
     ``banned`` removes one arc, to measure how much the best path depends on it.
+    ``transitions`` caches the LM part of (state, arc) steps across calls on the same
+    lattice (EM rounds only change the channel costs, never the LM scores).
     """
+    if transitions is None:
+        transitions = {}
     n = len(arcs)
     best: list[dict[State, tuple[float, int, State | None, Arc | None]]] = [{} for _ in range(n + 1)]
     best[0][(SENTENCE_START, None)] = (0.0, -1, None, None)
@@ -64,12 +72,16 @@ def decode_sentence(
                     cost = costs[arc] = arc_cost(arc)
                 if cost == -math.inf:
                     continue
-                total = score + cost
-                prev1, prev2 = state
-                for word in arc.words:
-                    total += lm.logprob(word, prev1, prev2)
-                    prev1, prev2 = word, prev1
-                new_state = (prev1, prev2)
+                step = transitions.get((state, arc))
+                if step is None:
+                    lm_score = 0.0
+                    prev1, prev2 = state
+                    for word in arc.words:
+                        lm_score += lm.logprob(word, prev1, prev2)
+                        prev1, prev2 = word, prev1
+                    step = transitions[(state, arc)] = (lm_score, (prev1, prev2))
+                total = score + cost + step[0]
+                new_state = step[1]
                 target = best[arc.end]
                 current = target.get(new_state)
                 if current is None or total > current[0]:

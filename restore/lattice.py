@@ -7,15 +7,20 @@ channel weights; every token also gets a *keep* arc. The decoder picks a path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .channel import ChannelTables
 from .tokenize import Token
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Arc:
-    """Tokens [start, end) of a sentence read as ``words``; ``weights`` is empty for a keep arc."""
+    """Tokens [start, end) of a sentence read as ``words``; ``weights`` is empty for a keep arc.
+
+    Arcs compare and hash by identity: each is one edge of one lattice, and the decoder's
+    caches (and a rescorer's scores) are keyed by the edge itself.
+    """
 
     start: int
     end: int
@@ -42,6 +47,8 @@ def build_lattice(tokens: list[Token], tables: ChannelTables) -> list[list[Arc]]
             if j > n or (length > 1 and not tokens[j - 1].joined):
                 break
             span_text = " ".join(tok.text for tok in tokens[i:j])
+            if any(c.isdigit() for c in span_text):
+                break  # numbers: "4" for "four" is harmless, and the LM cannot judge digits
             merged: dict[str, dict[str, float]] = {}
             for source in tables.lookup(span_text):
                 fam = merged.setdefault(source.original, {})
@@ -56,3 +63,52 @@ def build_lattice(tokens: list[Token], tables: ChannelTables) -> list[list[Arc]]
 
 def has_alternatives(arcs: list[list[Arc]]) -> bool:
     return any(len(out) > 1 for out in arcs)
+
+
+def prune_lattice(
+    arcs: list[list[Arc]],
+    lm,
+    *,
+    slack: float,
+    per_position: int,
+) -> list[list[Arc]]:
+    """Drop arcs the LM finds implausible even in the most favourable reading of their context.
+
+    Each restoring arc is scored against keeping its tokens, in the context of the
+    neighbouring input words (two on each side): ``gain = LM(arc) - LM(keep) + log w``.
+    Arcs below ``-slack`` cannot win unless a neighbour changes too, which the slack
+    allows for; at most ``per_position`` arcs per start token survive. This keeps
+    Viterbi's state space small without changing what it would choose in practice.
+    """
+    words = [out[0].words[0] for out in arcs]
+    n = len(words)
+    pruned: list[list[Arc]] = []
+    for i, out in enumerate(arcs):
+        if len(out) == 1:
+            pruned.append(out)
+            continue
+        scored = []
+        for arc in out[1:]:
+            left = words[max(0, i - 2) : i]
+            right = words[arc.end : arc.end + 2]
+            gain = _window_logprob(lm, left, arc.words, right, arc.end >= n - 2) - _window_logprob(
+                lm, left, tuple(words[i : arc.end]), right, arc.end >= n - 2
+            )
+            gain += math.log(max(w for _, w in arc.weights))
+            if gain > -slack:
+                scored.append((gain, arc))
+        scored.sort(key=lambda item: -item[0])
+        pruned.append([out[0]] + [arc for _, arc in scored[:per_position]])
+    return pruned
+
+
+def _window_logprob(lm, left: list[str], middle: tuple[str, ...], right: list[str], at_end: bool) -> float:
+    """LM log-probability of ``middle`` and the words after it, given the words before it."""
+    history = list(left) if len(left) == 2 else ["<s>", *left]
+    total = 0.0
+    for word in (*middle, *right, *(["</s>"] if at_end and len(right) < 2 else [])):
+        prev1 = history[-1] if history else None
+        prev2 = history[-2] if len(history) > 1 else None
+        total += lm.logprob(word, prev1, prev2)
+        history.append(word)
+    return total

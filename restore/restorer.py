@@ -16,7 +16,7 @@ from typing import Protocol
 from .channel import ChannelTables
 from .decode import DecodeSettings, decode_sentence, restore_logprob
 from .edits import Edit
-from .lattice import Arc, build_lattice, has_alternatives
+from .lattice import Arc, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
 from .surface import article_for, transfer_case
 from .tokenize import WORD, Token, sentences, tokenize
@@ -51,7 +51,7 @@ DEFAULT_PRIORS: dict[str, FamilyPrior] = {
     "thesaurus": FamilyPrior(0.2, 60.0, 0.05),
 }
 EM_ROUNDS = 4
-FLOOR_RATE = 0.002  # spin rate of a document judged clean
+FLOOR_RATE = 0.0002  # spin rate of a family judged not to have written the document
 MAX_RATE = 0.9
 SPUN_SCORE = 0.04  # documents whose restored fraction of words is at least this are judged spun
 SPUN_MIN_EDITS = 3
@@ -80,6 +80,10 @@ class _Sentence:
     offset: int  # index of its first token in the document
     tokens: list[Token]
     arcs: list[list[Arc]]
+    transitions: dict = field(default_factory=dict)  # the decoder's LM cache for this lattice
+
+    def decode(self, lm: NgramScorer, cost, banned: Arc | None = None) -> tuple[float, list[Arc]]:
+        return decode_sentence(self.arcs, lm, cost, banned=banned, transitions=self.transitions)
 
 
 class SpanRestorer:
@@ -112,6 +116,13 @@ class SpanRestorer:
             sent_tokens = tokens[i:j]
             arcs = build_lattice(sent_tokens, self.tables)
             if has_alternatives(arcs):
+                arcs = prune_lattice(
+                    arcs,
+                    self.lm,
+                    slack=self.settings.prune_slack,
+                    per_position=self.settings.prune_per_position,
+                )
+            if has_alternatives(arcs):
                 lattices.append(_Sentence(i, sent_tokens, arcs))
             else:
                 doc_sources.update(self.tables.source_families(tok.norm) for tok in sent_tokens)
@@ -119,39 +130,54 @@ class SpanRestorer:
         families = self.tables.families
         rates = {f: self.priors.get(f, FamilyPrior(0.2, 50, 0.05)).start for f in families}
         for _ in range(EM_ROUNDS):
-            paths = [decode_sentence(s.arcs, self.lm, self._cost_fn(s, rates))[1] for s in lattices]
+            paths = [s.decode(self.lm, self._cost_fn(s, rates))[1] for s in lattices]
             rates = self._reestimate(paths, doc_sources, rates)
-        # The document-level gate: is the text better explained as spun at these rates than as
-        # clean? If not, decode at the floor rate, where only overwhelming evidence edits.
-        floor = {f: FLOOR_RATE for f in families}
-        if (
-            self._log_likelihood(lattices, doc_sources, rates)
-            - self._log_likelihood(lattices, doc_sources, floor)
-            < self.settings.document_gate
-        ):
-            rates = floor
+        rates = self._gate(lattices, doc_sources, rates)
         estimate.rates = rates
         edits: list[Edit] = []
-        rescored = self._rescore(text, lattices) if lattices and rates is not floor else {}
+        rescored = self._rescore(text, lattices) if any(r > FLOOR_RATE for r in rates.values()) else {}
         for sent in lattices:
             cost = self._cost_fn(sent, rates, rescored)
-            score, path = decode_sentence(sent.arcs, self.lm, cost)
+            score, path = sent.decode(self.lm, cost)
             for arc in path:
                 if arc.is_keep:
                     continue
-                alt_score, _ = decode_sentence(sent.arcs, self.lm, cost, banned=arc)
+                alt_score, _ = sent.decode(self.lm, cost, banned=arc)
                 confidence = _sigmoid(score - alt_score + self.settings.margin)
+                if confidence < self.settings.min_confidence:
+                    continue  # a wrong restoration costs more than a missed one: keep the input
                 edits.append(self._edit(text, sent, arc, rates, confidence))
         estimate.restored = len(edits)
         return _fix_articles(text, edits), estimate
 
     # -- model pieces ----------------------------------------------------------------------
 
+    def _gate(
+        self, lattices: list[_Sentence], doc_sources: Counter, rates: dict[str, float]
+    ) -> dict[str, float]:
+        """Switch off each family that does not explain the document better than "not spun" by it.
+
+        A spinner family is kept only if the document is more likely with that family's
+        estimated rate than with the family at the floor rate, by ``document_gate`` nats.
+        Clean text fails for every family (so it gets no edits); spun text keeps the
+        family that wrote it and drops the others, whose stray candidates are noise.
+        """
+        current = self._log_likelihood(lattices, doc_sources, rates)
+        for family in sorted(rates, key=rates.get, reverse=True):
+            if rates[family] <= FLOOR_RATE:
+                continue
+            without = dict(rates)
+            without[family] = FLOOR_RATE
+            score_without = self._log_likelihood(lattices, doc_sources, without)
+            if current - score_without < self.settings.document_gate:
+                rates, current = without, score_without
+        return rates
+
     def _log_likelihood(
         self, lattices: list[_Sentence], doc_sources: Counter, rates: dict[str, float]
     ) -> float:
         """log P(document) under the best paths at ``rates`` (keep costs of lattice-free text included)."""
-        total = sum(decode_sentence(s.arcs, self.lm, self._cost_fn(s, rates))[0] for s in lattices)
+        total = sum(s.decode(self.lm, self._cost_fn(s, rates))[0] for s in lattices)
         for families, count in doc_sources.items():
             total += count * math.log(max(1.0 - sum(rates[f] for f in families), 1.0 - MAX_RATE))
         return total
