@@ -1,0 +1,446 @@
+"""Tests of the cleanup stage (restore.clean): chrome removal, character and whitespace repair."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from restore.clean import (
+    CleanOptions,
+    CleanResult,
+    RepeatedLines,
+    clean_text,
+    load_rules,
+    normalise_phrase,
+)
+from restore.data import wordlist_path
+from restore.edits import Edit, apply_edits
+
+DATA = Path(__file__).parent / "data" / "clean"
+SHARED_DEV = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev"
+TOKEN = re.compile(r"\w+")
+FLAGS = CleanOptions(remove_bylines=True, remove_captions=True)
+
+TITLE = "Council delays decision on town centre plan"
+PARA1 = (
+    "The council met on Tuesday evening to discuss the proposals, which had been published a week earlier."
+)
+PARA2 = (
+    "Officials said a final decision would be taken before the end of the month, after a public consultation."
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def norm(text: str) -> str:
+    return " ".join(t.lower() for t in TOKEN.findall(text))
+
+
+def read_gold(path: Path) -> list[tuple[str, str]]:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [tuple(line.split("\t", 1)) for line in lines if "\t" in line]
+
+
+def score(gold: list[tuple[str, str]], output: str) -> dict:
+    """The project's cleanup measure: B lines must be gone, K lines kept (token-normalised)."""
+    outs = [norm(line) for line in output.split("\n") if norm(line)]
+    joined = "\n".join(outs)
+    res = {"B": 0, "removed": 0, "K": 0, "kept": 0, "left": [], "lost": []}
+    for label, text in gold:
+        n = norm(text)
+        if not n:
+            continue
+        inside = n in outs or (len(n.split()) >= 4 and n in joined)
+        if label == "B":
+            res["B"] += 1
+            res["removed"] += not inside
+            if inside:
+                res["left"].append(text)
+        elif label == "K":
+            res["K"] += 1
+            res["kept"] += inside
+            if not inside:
+                res["lost"].append(text)
+    return res
+
+
+def check_edits(text: str, result: CleanResult) -> None:
+    """Invariants every result must satisfy."""
+    assert apply_edits(text, result.edits) == result.text
+    last = 0
+    for edit in sorted(result.edits, key=lambda e: e.start):
+        assert isinstance(edit, Edit)
+        assert edit.start >= last, "edits overlap"
+        last = edit.end
+        assert text[edit.start : edit.end] == edit.before
+        assert 0.0 <= edit.confidence <= 1.0
+        assert edit.reason
+        if edit.kind == "clean":
+            assert edit.after == ""
+            assert edit.start == 0 or text[edit.start - 1] == "\n", "a removal starts a line"
+            assert edit.before.endswith("\n") or edit.end == len(text), "a removal takes its newline"
+            assert re.match(r"^(rule|structure|corpus):[\w-]+$", edit.reason)
+        else:
+            assert edit.kind == "repair"
+            assert edit.reason.startswith(("ftfy:", "whitespace:"))
+
+
+def removed_lines(result: CleanResult) -> list[str]:
+    return [e.before.strip() for e in result.edits if e.kind == "clean"]
+
+
+def doc(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def read_list(name: str) -> list[str]:
+    text = (DATA / name).read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+GOLD_FILES = sorted(DATA.glob("*.lines"))
+
+
+# --------------------------------------------------------------------------- rule data
+
+
+def test_rules_load_once_and_compile():
+    rules = load_rules()
+    assert rules is load_rules()  # cached loader
+    assert rules.phrases and rules.patterns and rules.appeal_cues and rules.nav_ui
+    assert rules.bylines and rules.captions and rules.agencies
+    for name in (
+        "phrases.txt",
+        "patterns.txt",
+        "appeal.txt",
+        "navigation.txt",
+        "bylines.txt",
+        "captions.txt",
+    ):
+        assert wordlist_path(f"cleanup/{name}").is_file()
+
+
+def test_phrase_normalisation():
+    assert normalise_phrase("  Read More »") == "read more"
+    assert normalise_phrase("DON’T MISS:") == "don't miss"
+    assert normalise_phrase("Previous  article") == "previous article"
+    assert normalise_phrase("[ad_1]") == "[ad_1]"
+
+
+# --------------------------------------------------------------------------- labelled fixtures
+
+
+@pytest.mark.parametrize("path", GOLD_FILES, ids=lambda p: p.stem)
+def test_fixture_removes_chrome_and_keeps_body(path):
+    gold = read_gold(path)
+    text = "\n".join(t for _, t in gold) + "\n"
+    result = clean_text(text)
+    check_edits(text, result)
+    res = score(gold, result.text)
+    assert res["lost"] == [], "body removed"
+    assert res["left"] == [], "chrome left"
+
+
+@pytest.mark.parametrize("path", GOLD_FILES, ids=lambda p: p.stem)
+def test_fixture_with_optional_kinds_still_keeps_body(path):
+    gold = read_gold(path)
+    text = "\n".join(t for _, t in gold) + "\n"
+    result = clean_text(text, FLAGS)
+    check_edits(text, result)
+    res = score(gold, result.text)
+    assert res["lost"] == []
+    assert res["removed"] == res["B"]
+
+
+def test_bylines_captions_kept_by_default_removed_on_request():
+    text = doc(
+        TITLE,
+        "By Tom Abernethy",
+        "Published 4 March 2024",
+        PARA1,
+        "(Photo: Jane Roe/Getty Images)",
+        PARA2,
+        "Crowds gather outside the town hall",
+        "Image: Reuters",
+        "The decision is expected next week.",
+    )
+    assert clean_text(text).text == text
+    result = clean_text(text, FLAGS)
+    check_edits(text, result)
+    assert removed_lines(result) == [
+        "By Tom Abernethy",
+        "Published 4 March 2024",
+        "(Photo: Jane Roe/Getty Images)",
+        "Crowds gather outside the town hall",
+        "Image: Reuters",
+    ]
+    reasons = {e.before.strip(): e.reason for e in result.edits}
+    assert reasons["By Tom Abernethy"] == "rule:byline"
+    assert reasons["Published 4 March 2024"] == "rule:dateline"
+    assert reasons["Crowds gather outside the town hall"] == "structure:caption-before-credit"
+    only_bylines = clean_text(text, CleanOptions(remove_bylines=True))
+    assert removed_lines(only_bylines) == ["By Tom Abernethy", "Published 4 March 2024"]
+
+
+# --------------------------------------------------------------------------- negative cases
+
+
+@pytest.mark.parametrize("sentence", read_list("body_sentences.txt"))
+def test_body_sentence_that_looks_like_chrome_is_kept(sentence):
+    for lines in (
+        (TITLE, PARA1, sentence, PARA2),  # between paragraphs
+        ("Menu", TITLE, sentence, PARA1, PARA2),  # right after the headline
+        (TITLE, PARA1, PARA2, sentence, "Source link", "Leave a Reply"),  # last, before chrome
+    ):
+        text = doc(*lines)
+        for options in (CleanOptions(), FLAGS):
+            result = clean_text(text, options)
+            check_edits(text, result)
+            gone = removed_lines(result)
+            assert sentence not in gone and TITLE not in gone, (lines, gone)
+            assert PARA1 not in gone and PARA2 not in gone
+
+
+@pytest.mark.parametrize("heading", read_list("body_headings.txt"))
+def test_crosshead_or_list_line_is_kept(heading):
+    for lines in ((TITLE, PARA1, heading, PARA2), ("Spread the love", TITLE, heading, PARA1, PARA2)):
+        text = doc(*lines)
+        result = clean_text(text)
+        check_edits(text, result)
+        gone = removed_lines(result)
+        assert heading not in gone and TITLE not in gone, (lines, gone)
+
+
+def test_read_more_inside_paragraph_is_kept_alone_it_goes():
+    text = doc(TITLE, PARA1, "Read more about the budget below.", PARA2, "Read more")
+    result = clean_text(text)
+    assert removed_lines(result) == ["Read more"]
+    assert result.edits[0].reason == "rule:link"
+
+
+def test_headline_is_kept_even_when_short_or_tagged():
+    text = doc("Support us!", "Brexit chaos", PARA1, PARA2)
+    assert removed_lines(clean_text(text)) == ["Support us!"]
+    text = doc("Moment bus crashes into shop window [VIDEO]", PARA1, PARA2)
+    assert removed_lines(clean_text(text)) == []
+
+
+def test_list_introduced_by_the_article_is_kept():
+    text = doc(TITLE, PARA1, PARA2, "The nominees are:", "Jane Doe", "John Roe", "Mary Major", "Source link")
+    assert removed_lines(clean_text(text)) == ["Source link"]
+
+
+def test_inline_headline_only_between_paragraphs():
+    link = "Shipping insurers raise premiums as tensions mount – report"
+    text = doc(TITLE, PARA1, link, PARA2)
+    result = clean_text(text)
+    assert removed_lines(result) == [link]
+    assert result.edits[0].reason == "structure:inline-headline"
+    text = doc(link, PARA1, PARA2)  # as the article's own headline it stays
+    assert removed_lines(clean_text(text)) == []
+
+
+def test_clean_article_is_untouched():
+    text = (DATA / "hardbody.lines").read_text(encoding="utf-8")
+    body = "\n\n".join(t for label, t in read_gold(DATA / "hardbody.lines") if label == "K") + "\n"
+    assert text  # fixture exists
+    result = clean_text(body)
+    assert result.edits == []
+    assert result.text == body
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_nav_run_at_start_and_label_lists():
+    text = doc(
+        "Home",
+        "News",
+        "Sport",
+        "Business",
+        TITLE,
+        PARA1,
+        PARA2,
+        "Related",
+        "Storm warning issued for the coast",
+        "Bakery wins bread award",
+        "Tags",
+        "Weather",
+        "Council",
+    )
+    result = clean_text(text)
+    check_edits(text, result)
+    assert result.text == doc(TITLE, PARA1, PARA2)
+    reasons = [e.reason for e in result.edits]
+    assert "structure:related-list" in reasons and "structure:tag-list" in reasons
+
+
+def test_pager_takes_the_neighbouring_headlines():
+    text = doc(
+        TITLE,
+        PARA1,
+        PARA2,
+        "Previous article",
+        "Farmers protest over fuel",
+        "Next article",
+        "Bank holds rates – statement",
+    )
+    result = clean_text(text)
+    assert result.text == doc(TITLE, PARA1, PARA2)
+    assert [e.reason for e in result.edits].count("structure:pager-neighbour") == 2
+
+
+def test_link_line_takes_headlines_only_after_the_article():
+    tail = doc(TITLE, PARA1, PARA2, "Read more", "Putin signs new law on agents", "Kremlin rejects claims")
+    assert clean_text(tail).text == doc(TITLE, PARA1, PARA2)
+    inside = doc(TITLE, PARA1, "Read more", "What happens next", PARA2)
+    assert removed_lines(clean_text(inside)) == ["Read more"]
+
+
+def test_weak_evidence_needs_certain_chrome_and_an_edge():
+    appeal = "Our reporters spent months on this, and independent journalism like this takes time."
+    # alone, or between body paragraphs, an appeal-like paragraph stays
+    assert removed_lines(clean_text(doc(TITLE, PARA1, appeal, PARA2))) == []
+    assert removed_lines(clean_text(doc(TITLE, PARA1, PARA2, appeal))) == []
+    # in a block with a donation button that ends the document it goes
+    text = doc(TITLE, PARA1, PARA2, appeal, "Monthly", "Donate now", "Remind me later")
+    result = clean_text(text)
+    assert result.text == doc(TITLE, PARA1, PARA2)
+    assert "structure:chrome-block" in [e.reason for e in result.edits]
+
+
+def test_last_line_without_newline_and_empty_text():
+    text = TITLE + "\n" + PARA1 + "\nSource link"
+    result = clean_text(text)
+    check_edits(text, result)
+    assert result.text == TITLE + "\n" + PARA1 + "\n"
+    assert clean_text("") == CleanResult("", [])
+
+
+def test_crlf_line_endings_are_kept():
+    text = "Spread the love\r\n" + TITLE + "\r\n" + PARA1 + "  \r\n\r\n" + PARA2 + "\r\n[ad_2]\r\n"
+    result = clean_text(text)
+    check_edits(text, result)
+    assert result.text == TITLE + "\r\n" + PARA1 + "\r\n\r\n" + PARA2 + "\r\n"
+
+
+# --------------------------------------------------------------------------- repairs
+
+
+def test_repair_fixture_exact_output():
+    text = (DATA / "repair.in.txt").read_text(encoding="utf-8")
+    expected = (DATA / "repair.out.txt").read_text(encoding="utf-8")
+    result = clean_text(text)
+    check_edits(text, result)
+    assert result.text == expected
+    repairs = {(e.before, e.after): e.reason for e in result.edits if e.kind == "repair"}
+    assert repairs[("cafÃ©", "café")] == "ftfy:mojibake"
+    assert repairs[("&amp;", "&")] == "ftfy:unescape_html"
+    assert repairs[("   ", "")] == "whitespace:trailing"
+    assert repairs[("  ", " ")] == "whitespace:space-run"
+    reasons = {e.reason for e in result.edits}
+    assert {"whitespace:blank-after-removal", "whitespace:blank-lines", "whitespace:leading"} <= reasons
+
+
+def test_repairs_are_word_sized_and_quotes_stay_curly():
+    text = "It’s “fine”: Itâ€™s a cafÃ© &amp; bar, said O&#8217;Neill.\n"
+    result = clean_text(text)
+    check_edits(text, result)
+    assert result.text == "It’s “fine”: It’s a café & bar, said O’Neill.\n"
+    assert [e.before for e in result.edits] == ["Itâ€™s", "cafÃ©", "&amp;", "O&#8217;Neill."]
+
+
+def test_options_turn_repairs_off():
+    text = "Spread the love\n\nThe cafÃ©  opened.   \n\n\n\n\nIt was busy.\n"
+    raw = clean_text(text, CleanOptions(repair_characters=False, normalise_whitespace=False))
+    check_edits(text, raw)
+    assert raw.text == "\nThe cafÃ©  opened.   \n\n\n\n\nIt was busy.\n"
+    assert all(e.kind == "clean" for e in raw.edits)
+    fixed = clean_text(text)
+    assert fixed.text == "The café opened.\n\n\nIt was busy.\n"
+
+
+def test_plain_ascii_text_never_goes_through_ftfy_changes():
+    text = doc("AT&T and R&D spending rose 5% (to $3bn) in Q3; analysts said <b> tags were fine.")
+    assert clean_text(text).edits == []
+
+
+# --------------------------------------------------------------------------- corpus evidence
+
+
+class SetEvidence:
+    def __init__(self, *lines: str):
+        self.lines = set(lines)
+
+    def is_boilerplate(self, line: str) -> bool:
+        return line.strip() in self.lines
+
+
+def test_corpus_evidence_removes_its_lines_but_not_protected_ones():
+    text = doc("Westmere Gazette weekend edition", TITLE, "By Tom Abernethy", PARA1, PARA2)
+    evidence = SetEvidence("Westmere Gazette weekend edition", "By Tom Abernethy")
+    result = clean_text(text, evidence=evidence)
+    check_edits(text, result)
+    assert removed_lines(result) == ["Westmere Gazette weekend edition"]
+    assert result.edits[0].reason == "corpus:repeated-line"
+    assert removed_lines(clean_text(text, CleanOptions(remove_bylines=True), evidence)) == [
+        "Westmere Gazette weekend edition",
+        "By Tom Abernethy",
+    ]
+
+
+def test_repeated_lines_counts_short_lines_in_enough_documents():
+    docs = [
+        doc(
+            "Westmere Gazette | Issue 12",
+            f"Story number {i} about the harbour.",
+            "Reuters could not independently verify the report.",
+            "Share on Bluesky",
+        )
+        for i in range(4)
+    ]
+    evidence = RepeatedLines(docs, min_docs=3)
+    assert evidence.is_boilerplate("Share on Bluesky")
+    assert evidence.is_boilerplate("Westmere Gazette | Issue 99")  # digits are ignored
+    assert not evidence.is_boilerplate("Reuters could not independently verify the report.")
+    assert not evidence.is_boilerplate("Story number 1 about the harbour.")
+    assert not RepeatedLines(docs[:2], min_docs=3).is_boilerplate("Share on Bluesky")
+    assert RepeatedLines(docs, sentences=True).is_boilerplate(
+        "Reuters could not independently verify the report."
+    )
+    text = doc("Westmere Gazette | Issue 13", TITLE, PARA1, PARA2)
+    assert removed_lines(clean_text(text, evidence=evidence)) == ["Westmere Gazette | Issue 13"]
+
+
+# --------------------------------------------------------------------------- project corpus
+
+
+def _dev(name: str) -> Path:
+    path = SHARED_DEV / name
+    if not path.exists():
+        pytest.skip("shared/corpus/dev is not beside the repository")
+    return path
+
+
+def test_dev_seed_files_meet_acceptance():
+    removed = total = 0
+    for i in range(5):
+        gold = read_gold(_dev(f"seed00{i}.lines"))
+        text = "\n".join(t for _, t in gold) + "\n"
+        result = clean_text(text)
+        check_edits(text, result)
+        res = score(gold, result.text)
+        assert res["lost"] == [], f"seed00{i}: body removed"
+        removed, total = removed + res["removed"], total + res["B"]
+    assert removed / total >= 0.95
+
+
+@pytest.mark.parametrize("n", range(1, 6))
+def test_dev_clean_controls_lose_no_words(n):
+    text = _dev(f"clean_0{n}.txt").read_text(encoding="utf-8")
+    result = clean_text(text)
+    check_edits(text, result)
+    assert TOKEN.findall(result.text) == TOKEN.findall(text)
