@@ -30,7 +30,8 @@ class DecodeSettings:
     prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
     prune_per_position: int = 4  # candidates kept per start token after pruning
     document_gate: float = 5.0  # nats by which "spun" must explain the document better than "clean"
-    collocation_weight: float = 0.3  # weight of the web-bigram collocation bonus in the LM score
+    collocation_weight: float = 0.3
+    unigram_adaptation: float = 1.0  # fraction of the wordfreq-vs-LM unigram shift added to LM scores  # weight of the web-bigram collocation bonus in the LM score
 
 
 def restore_logprob(arc: Arc, rates: Mapping[str, float]) -> float:

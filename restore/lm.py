@@ -40,6 +40,7 @@ class NgramScorer:
         cache_limit: int = 2_000_000,
         collocations: Collocations | None = None,
         collocation_weight: float = 0.0,
+        unigram_adaptation: float = 0.0,
     ):
         from pocketsphinx import Config, LogMath, NGramModel
 
@@ -52,6 +53,8 @@ class NgramScorer:
         self._cache: dict[tuple[str, str, str], float] = {}
         self._cache_limit = cache_limit
         self._unigram_cache: dict[str, float] = {}
+        self._unigram_adaptation = unigram_adaptation
+        self._shift_cache: dict[str, float] = {}
         self._collocations = collocations if collocation_weight else None
         self._collocation_weight = collocation_weight
 
@@ -69,6 +72,22 @@ class NgramScorer:
             self._unigram_cache[word] = cached
         return cached
 
+    def _unigram_shift(self, word: str) -> float:
+        """log P_wordfreq(word) - log P_LM(word): how much more common the word is in written English.
+
+        The embedded LM was trained for speech; news words ("amid", "stated") are rarer there
+        than in print. Adding a fraction of this shift moves its unigram marginals toward
+        wordfreq's (which mixes news, books and web text) without touching its context model.
+        """
+        shift = self._shift_cache.get(word)
+        if shift is None:
+            from wordfreq import word_frequency
+
+            freq = word_frequency(word, "en")
+            lm_unigram = self._model.prob([word]) * _LOG_BASE
+            shift = self._shift_cache[word] = (math.log(freq) - lm_unigram) if freq > 0 else 0.0
+        return shift
+
     def logprob(self, word: str, prev1: str | None, prev2: str | None) -> float:
         """log P(word | prev2 prev1); ``None`` history words are absent (start of context)."""
         key = (word, prev1 or "", prev2 or "")
@@ -81,7 +100,12 @@ class NgramScorer:
             if prev2 is not None:
                 query.append(prev2)
         raw = self._model.prob(query)
-        score = self._oov_logprob(word) if raw <= _OOV_SENTINEL else raw * _LOG_BASE
+        if raw <= _OOV_SENTINEL:
+            score = self._oov_logprob(word)
+        else:
+            score = raw * _LOG_BASE
+            if self._unigram_adaptation:
+                score += self._unigram_adaptation * self._unigram_shift(word)
         if self._collocations is not None and prev1 is not None:
             score += self._collocation_weight * self._collocations.pmi(prev1, word)
         if len(self._cache) >= self._cache_limit:

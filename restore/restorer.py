@@ -51,7 +51,7 @@ DEFAULT_PRIORS: dict[str, FamilyPrior] = {
     "thesaurus": FamilyPrior(0.2, 60.0, 0.05),
 }
 EM_ROUNDS = 4
-FLOOR_RATE = 0.0002  # spin rate of a family judged not to have written the document
+FLOOR_RATE = 0.0  # spin rate of a family judged not to have written the document: no edits from it
 MAX_RATE = 0.9
 SPUN_SCORE = 0.04  # documents whose restored fraction of words is at least this are judged spun
 SPUN_MIN_EDITS = 3
