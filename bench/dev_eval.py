@@ -9,6 +9,7 @@ side of every gold file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -55,7 +56,10 @@ def main() -> None:
     from restore import Restorer
     from restore.decode import DecodeSettings
 
-    overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    fields = {f.name: f.type for f in dataclasses.fields(DecodeSettings)}
+    overrides = {
+        k: (int(v) if fields[k] in ("int", int) else float(v)) for k, v in (i.split("=", 1) for i in args.set)
+    }
     restorer = Restorer(threshold=args.threshold, settings=DecodeSettings(**overrides))
     dev = args.shared / "corpus" / "dev"
     totals: dict[str, dict[str, int]] = {}

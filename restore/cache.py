@@ -23,7 +23,7 @@ def cache_dir() -> Path:
     return Path(xdg) / "restore"
 
 
-def load_compiled(name: str, version: int, sources: Iterable[Path], build: Callable[[], Any]) -> Any:
+def load_compiled(name: str, version: object, sources: Iterable[Path], build: Callable[[], Any]) -> Any:
     """``build()``'s result, from the cache when the sources have not changed since it was made."""
     digest = hashlib.sha1(f"{name}:{version}".encode())
     for path in sorted(sources):

@@ -21,10 +21,13 @@ FAMILY_FILES: dict[str, str] = {
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5
 # families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
 # deep/deepest): such pairs are not what a spinner does, and restoring them is a false edit
 SPELLING_BLIND_FAMILIES = frozenset({"thesaurus"})
+# pairs flagged `common` (the spun form is everyday English: "different" for "other") need
+# more evidence than their presence: their channel weight is scaled down by this factor
+COMMON_PAIR_FACTOR = 0.3
 
 
 def normalise(text: str) -> str:
@@ -77,7 +80,10 @@ class ChannelTables:
         if not paths:
             raise ResourceError(f"restore: no channel tables found in {directory}")
         reverse, reverse_cased, sources = load_compiled(
-            "channel", _CACHE_VERSION, paths.values(), lambda: _parse(list(paths.items()))
+            "channel",
+            f"{_CACHE_VERSION}:{COMMON_PAIR_FACTOR}",
+            paths.values(),
+            lambda: _parse(list(paths.items())),
         )
         return cls(reverse, reverse_cased, {family: set(words) for family, words in sources.items()})
 
@@ -98,7 +104,10 @@ def _parse(paths: list[tuple[str, Path]]):
                 if len(parts) < 3:
                     raise ResourceError(f"restore: {path}:{lineno}: expected original<TAB>spun<TAB>weight")
                 original, spun, weight = parts[0], parts[1], float(parts[2])
-                cased = len(parts) > 3 and "cs" in parts[3].split(",")
+                flags = parts[3].split(",") if len(parts) > 3 else ()
+                cased = "cs" in flags
+                if "common" in flags:
+                    weight *= COMMON_PAIR_FACTOR
                 original = " ".join(original.replace("’", "'").split())
                 spun = " ".join(spun.split()) if cased else normalise(spun)
                 if not cased:

@@ -26,12 +26,12 @@ class DecodeSettings:
 
     margin: float = 1.0  # nats a restoring arc must win by (the CLI's --threshold)
     cased_penalty: float = 1.5  # nats against rewriting a capitalised word mid-sentence
+    word_rate_prior: float = 3.0  # pseudo-counts tying a word's spin rate to its family's
     min_confidence: float = 0.7  # edits the decoder is less sure of than this are not made
     prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
     prune_per_position: int = 4  # candidates kept per start token after pruning
     document_gate: float = 5.0  # nats by which "spun" must explain the document better than "clean"
-    collocation_weight: float = 0.3
-    unigram_adaptation: float = 1.0  # fraction of the wordfreq-vs-LM unigram shift added to LM scores  # weight of the web-bigram collocation bonus in the LM score
+    unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
 
 
 def restore_logprob(arc: Arc, rates: Mapping[str, float]) -> float:

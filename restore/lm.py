@@ -32,14 +32,12 @@ def default_lm_path() -> Path:
 
 
 class NgramScorer:
-    """Natural-log trigram probabilities (plus an optional collocation bonus), cached per instance."""
+    """Natural-log trigram probabilities, cached per instance."""
 
     def __init__(
         self,
         path: str | os.PathLike | None = None,
         cache_limit: int = 2_000_000,
-        collocations: Collocations | None = None,
-        collocation_weight: float = 0.0,
         unigram_adaptation: float = 0.0,
     ):
         from pocketsphinx import Config, LogMath, NGramModel
@@ -55,8 +53,6 @@ class NgramScorer:
         self._unigram_cache: dict[str, float] = {}
         self._unigram_adaptation = unigram_adaptation
         self._shift_cache: dict[str, float] = {}
-        self._collocations = collocations if collocation_weight else None
-        self._collocation_weight = collocation_weight
 
     def known(self, word: str) -> bool:
         return self._model.prob([word]) > _OOV_SENTINEL
@@ -106,68 +102,7 @@ class NgramScorer:
             score = raw * _LOG_BASE
             if self._unigram_adaptation:
                 score += self._unigram_adaptation * self._unigram_shift(word)
-        if self._collocations is not None and prev1 is not None:
-            score += self._collocation_weight * self._collocations.pmi(prev1, word)
         if len(self._cache) >= self._cache_limit:
             self._cache.clear()
         self._cache[key] = score
         return score
-
-
-class Collocations:
-    """Web-scale bigram counts (wordlists/web_bigrams.tsv) as a bonus for common collocations.
-
-    The speech-domain trigram LM barely separates "phone call" from "telephone name";
-    book/web bigram counts do. Only *known* collocations are rewarded (clipped PMI),
-    because the list keeps frequent bigrams only and a missing one says little.
-    """
-
-    VERSION = 1
-
-    def __init__(self, bigrams: dict[str, float], unigrams: dict[str, float], total: float):
-        self._bigrams = bigrams
-        self._unigrams = unigrams
-        self._log_total = math.log(total)
-
-    @classmethod
-    def load(cls, directory: Path | None = None) -> Collocations:
-        from .cache import load_compiled
-        from .data import wordlist_dir
-
-        directory = directory or wordlist_dir()
-        paths = [directory / "web_bigrams.tsv", directory / "web_unigrams.tsv"]
-        missing = [p for p in paths if not p.exists()]
-        if missing:
-            raise ResourceError(f"restore: bundled data file is missing: {missing[0]}")
-        bigrams, unigrams, total = load_compiled(
-            "collocations", cls.VERSION, paths, lambda: _read_counts(*paths)
-        )
-        return cls(bigrams, unigrams, total)
-
-    def pmi(self, prev: str, word: str) -> float:
-        """Clipped pointwise mutual information of the bigram "prev word" (0 when unknown)."""
-        joint = self._bigrams.get(f"{prev} {word}")
-        if joint is None:
-            return 0.0
-        left, right = self._unigrams.get(prev), self._unigrams.get(word)
-        if left is None or right is None:
-            return 0.0
-        return max(0.0, joint + self._log_total - left - right)
-
-
-def _read_counts(bigram_path: Path, unigram_path: Path):
-    """Log counts, as plain dicts (marshal-able)."""
-
-    def read(path: Path) -> dict[str, float]:
-        out: dict[str, float] = {}
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("#"):
-                    continue
-                key, _, count = line.rstrip("\n").rpartition("\t")
-                out[key] = math.log(float(count))
-        return out
-
-    unigrams = read(unigram_path)
-    total = sum(math.exp(v) for v in unigrams.values())
-    return read(bigram_path), unigrams, total

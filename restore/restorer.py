@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .channel import ChannelTables
-from .decode import DecodeSettings, decode_sentence, restore_logprob
+from .decode import DecodeSettings, decode_sentence
 from .edits import Edit
 from .lattice import Arc, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
@@ -55,6 +55,40 @@ FLOOR_RATE = 0.0  # spin rate of a family judged not to have written the documen
 MAX_RATE = 0.9
 SPUN_SCORE = 0.04  # documents whose restored fraction of words is at least this are judged spun
 SPUN_MIN_EDITS = 3
+
+
+@dataclass(frozen=True)
+class SpinRates:
+    """Spin rates of one document: per family, and per original word within a family.
+
+    This spinner family is deterministic per word (it writes "mentioned" for every "said"
+    it touches), so how often a word was spun elsewhere in the document is strong evidence
+    for each of its occurrences: per-word rates are shrunk toward the family's rate.
+    """
+
+    family: dict[str, float]
+    spun: dict[tuple[str, str], float] = field(default_factory=dict)  # (family, original) -> restorations
+    kept: dict[str, int] = field(default_factory=dict)  # original word -> occurrences left as they were
+    strength: float = 2.0  # pseudo-counts of the family rate in a word's rate
+
+    def of(self, family: str, original: str, restoring: bool = True) -> float:
+        """Rate at which ``family`` spins ``original``, leaving out the occurrence being judged."""
+        base = self.family.get(family, 0.0)
+        if base <= FLOOR_RATE:
+            return 0.0
+        spun = self.spun.get((family, original), 0.0)
+        kept = self.kept.get(original, 0)
+        if restoring:
+            spun = max(spun - 1.0, 0.0)
+        else:
+            kept = max(kept - 1, 0)
+        return min((spun + self.strength * base) / (spun + kept + self.strength), MAX_RATE)
+
+    def without(self, family: str) -> SpinRates:
+        return SpinRates({**self.family, family: FLOOR_RATE}, self.spun, self.kept, self.strength)
+
+    def active(self) -> bool:
+        return any(rate > FLOOR_RATE for rate in self.family.values())
 
 
 @dataclass
@@ -110,7 +144,7 @@ class SpanRestorer:
         estimate = SpinEstimate(words=len(tokens))
         if not tokens:
             return [], estimate
-        doc_sources: Counter = Counter()  # family tuples of the source words outside any lattice
+        doc_words: Counter = Counter()  # source words outside any lattice (kept by every path)
         lattices: list[_Sentence] = []
         for i, j in sentences(tokens):
             sent_tokens = tokens[i:j]
@@ -125,17 +159,16 @@ class SpanRestorer:
             if has_alternatives(arcs):
                 lattices.append(_Sentence(i, sent_tokens, arcs))
             else:
-                doc_sources.update(self.tables.source_families(tok.norm) for tok in sent_tokens)
-        del doc_sources[()]
+                doc_words.update(tok.norm for tok in sent_tokens if self.tables.source_families(tok.norm))
         families = self.tables.families
-        rates = {f: self.priors.get(f, FamilyPrior(0.2, 50, 0.05)).start for f in families}
+        rates = SpinRates({f: self.priors.get(f, FamilyPrior(0.2, 50, 0.05)).start for f in families})
         for _ in range(EM_ROUNDS):
             paths = [s.decode(self.lm, self._cost_fn(s, rates))[1] for s in lattices]
-            rates = self._reestimate(paths, doc_sources, rates)
-        rates = self._gate(lattices, doc_sources, rates)
-        estimate.rates = rates
+            rates = self._reestimate(paths, doc_words, rates)
+        rates = self._gate(lattices, doc_words, rates)
+        estimate.rates = dict(rates.family)
         edits: list[Edit] = []
-        rescored = self._rescore(text, lattices) if any(r > FLOOR_RATE for r in rates.values()) else {}
+        rescored = self._rescore(text, lattices) if rates.active() else {}
         for sent in lattices:
             cost = self._cost_fn(sent, rates, rescored)
             score, path = sent.decode(self.lm, cost)
@@ -152,35 +185,35 @@ class SpanRestorer:
 
     # -- model pieces ----------------------------------------------------------------------
 
-    def _gate(
-        self, lattices: list[_Sentence], doc_sources: Counter, rates: dict[str, float]
-    ) -> dict[str, float]:
+    def _gate(self, lattices: list[_Sentence], doc_words: Counter, rates: SpinRates) -> SpinRates:
         """Switch off each family that does not explain the document better than "not spun" by it.
 
         A spinner family is kept only if the document is more likely with that family's
-        estimated rate than with the family at the floor rate, by ``document_gate`` nats.
-        Clean text fails for every family (so it gets no edits); spun text keeps the
-        family that wrote it and drops the others, whose stray candidates are noise.
+        estimated rates than with the family off, by ``document_gate`` nats. Clean text
+        fails for every family (so it gets no edits); spun text keeps the family that
+        wrote it and drops the others, whose stray candidates are noise.
         """
-        current = self._log_likelihood(lattices, doc_sources, rates)
-        for family in sorted(rates, key=rates.get, reverse=True):
-            if rates[family] <= FLOOR_RATE:
+        current = self._log_likelihood(lattices, doc_words, rates)
+        for family in sorted(rates.family, key=rates.family.get, reverse=True):
+            if rates.family[family] <= FLOOR_RATE:
                 continue
-            without = dict(rates)
-            without[family] = FLOOR_RATE
-            score_without = self._log_likelihood(lattices, doc_sources, without)
+            without = rates.without(family)
+            score_without = self._log_likelihood(lattices, doc_words, without)
             if current - score_without < self.settings.document_gate:
                 rates, current = without, score_without
         return rates
 
-    def _log_likelihood(
-        self, lattices: list[_Sentence], doc_sources: Counter, rates: dict[str, float]
-    ) -> float:
+    def _log_likelihood(self, lattices: list[_Sentence], doc_words: Counter, rates: SpinRates) -> float:
         """log P(document) under the best paths at ``rates`` (keep costs of lattice-free text included)."""
         total = sum(s.decode(self.lm, self._cost_fn(s, rates))[0] for s in lattices)
-        for families, count in doc_sources.items():
-            total += count * math.log(max(1.0 - sum(rates[f] for f in families), 1.0 - MAX_RATE))
+        for word, count in doc_words.items():
+            total += count * self._keep_logprob(word, rates)
         return total
+
+    def _keep_logprob(self, word: str, rates: SpinRates) -> float:
+        """log P(word written as itself): one minus the chance some family would have spun it."""
+        spun_mass = sum(rates.of(f, word, restoring=False) for f in self.tables.source_families(word))
+        return math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
 
     def _rescore(self, text: str, lattices: list[_Sentence]) -> dict[Arc, float]:
         """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted."""
@@ -188,7 +221,7 @@ class SpanRestorer:
             return {}
         return self.rescorer.arc_scores(text, [(s.tokens, s.arcs) for s in lattices])
 
-    def _cost_fn(self, sent: _Sentence, rates: dict[str, float], rescored: dict[Arc, float] | None = None):
+    def _cost_fn(self, sent: _Sentence, rates: SpinRates, rescored: dict[Arc, float] | None = None):
         settings = self.settings
         keep_cache: dict[str, float] = {}
         extra = rescored or {}
@@ -198,10 +231,13 @@ class SpanRestorer:
                 word = arc.words[0]
                 value = keep_cache.get(word)
                 if value is None:
-                    spun_mass = sum(rates[f] for f in self.tables.source_families(word))
-                    value = keep_cache[word] = math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
+                    value = keep_cache[word] = self._keep_logprob(word, rates)
                 return value + extra.get(arc, 0.0)
-            value = restore_logprob(arc, rates) - settings.margin + extra.get(arc, 0.0)
+            original = " ".join(arc.words)
+            mass = sum(rates.of(family, original) * weight for family, weight in arc.weights)
+            if mass <= 0.0:
+                return -math.inf
+            value = math.log(mass) - settings.margin + extra.get(arc, 0.0)
             first = sent.tokens[arc.start]
             if first.text[:1].isupper() and not first.sentence_start and arc.original.islower():
                 value -= settings.cased_penalty
@@ -209,35 +245,42 @@ class SpanRestorer:
 
         return cost
 
-    def _reestimate(self, paths: list[list[Arc]], doc_sources: Counter, rates: dict[str, float]):
-        spun: Counter = Counter()
-        spinnable: Counter = Counter()
-        for families, count in doc_sources.items():
-            for family in families:
-                spinnable[family] += count
+    def _reestimate(self, paths: list[list[Arc]], doc_words: Counter, rates: SpinRates) -> SpinRates:
+        """M-step: family rates from the decoded paths, and per-word rates shrunk toward them."""
+        kept: Counter = Counter(doc_words)  # original words written as themselves
+        spun: Counter = Counter()  # (family, original) -> restorations credited to the family
         for path in paths:
             for arc in path:
                 if arc.is_keep:
-                    spinnable.update(self.tables.source_families(arc.words[0]))
+                    if self.tables.source_families(arc.words[0]):
+                        kept[arc.words[0]] += 1
                     continue
-                shares = {f: rates[f] * w for f, w in arc.weights}
+                original = " ".join(arc.words)
+                shares = {f: rates.of(f, original) * w for f, w in arc.weights}
                 total = sum(shares.values()) or 1.0
                 for family, share in shares.items():
-                    spun[family] += share / total
-                    spinnable[family] += share / total
-        new_rates = {}
-        for family in rates:
+                    spun[(family, original)] += share / total
+        family_spun: Counter = Counter()
+        family_all: Counter = Counter()
+        for (family, _), count in spun.items():
+            family_spun[family] += count
+            family_all[family] += count
+        for word, count in kept.items():
+            for family in self.tables.source_families(word):
+                family_all[family] += count
+        family_rates = {}
+        for family in rates.family:
             prior = self.priors.get(family, FamilyPrior(0.2, 50, 0.05))
-            rate = (spun[family] + prior.a) / (spinnable[family] + prior.a + prior.b)
-            new_rates[family] = min(rate, MAX_RATE)
-        return new_rates
+            rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
+            family_rates[family] = min(rate, MAX_RATE)
+        return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior)
 
-    def _edit(self, text: str, sent: _Sentence, arc: Arc, rates: dict[str, float], confidence: float) -> Edit:
+    def _edit(self, text: str, sent: _Sentence, arc: Arc, rates: SpinRates, confidence: float) -> Edit:
         first, last = sent.tokens[arc.start], sent.tokens[arc.end - 1]
         before = text[first.start : last.end]
         original = arc.original or " ".join(arc.words)
         after = transfer_case(before, original, keep_replacement_case=not original.islower())
-        shares = {f: rates[f] * w for f, w in arc.weights}
+        shares = {f: rates.of(f, " ".join(arc.words)) * w for f, w in arc.weights}
         family = max(shares, key=shares.get)
         return Edit(
             start=first.start,
@@ -250,7 +293,7 @@ class SpanRestorer:
             details={
                 "family": family,
                 "channel_weight": round(dict(arc.weights)[family], 4),
-                "spin_rate": round(rates[family], 4),
+                "spin_rate": round(rates.of(family, " ".join(arc.words)), 4),
             },
         )
 
