@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .channel import ChannelTables
 from .decode import DecodeSettings
 from .edits import Edit, apply_edits, rebase
-from .lm import Collocations, NgramScorer
+from .lm import NgramScorer
 from .restorer import SpanRestorer, SpinEstimate
 
 
@@ -55,28 +56,30 @@ class Restorer:
         tables_dir: str | Path | None = None,
         lm_path: str | Path | None = None,
         clean_options=None,
-        collocation_weight: float | None = None,
+        settings: DecodeSettings | None = None,
+        model: str | None = None,
+        device: str = "auto",
     ):
-        defaults = DecodeSettings()
-        self.settings = DecodeSettings(
-            margin=defaults.margin if threshold is None else threshold,
-            collocation_weight=defaults.collocation_weight
-            if collocation_weight is None
-            else collocation_weight,
-        )
+        """``model``: a transformers fill-mask model (directory or hub name) that also rescores the
+        candidates (restore/mlm.py; default: $RESTORE_MODEL, else none); ``device``: auto, cpu or cuda."""
+        self.settings = settings or DecodeSettings()
+        if threshold is not None:
+            self.settings = replace(self.settings, margin=threshold)
         self._tables_dir = Path(tables_dir) if tables_dir else None
         self._lm_path = lm_path
         self._clean_options = clean_options
+        self._model = model if model is not None else os.environ.get("RESTORE_MODEL") or None
+        self._device = getattr(device, "value", device) or "auto"
 
     @cached_property
     def span_restorer(self) -> SpanRestorer:
-        weight = self.settings.collocation_weight
-        lm = NgramScorer(
-            self._lm_path,
-            collocations=Collocations.load() if weight else None,
-            collocation_weight=weight,
-        )
-        return SpanRestorer(ChannelTables.load(self._tables_dir), lm, self.settings)
+        lm = NgramScorer(self._lm_path, unigram_adaptation=self.settings.unigram_adaptation)
+        rescorer = None
+        if self._model:  # torch and transformers are imported only here
+            from .mlm import MaskedLMRescorer
+
+            rescorer = MaskedLMRescorer.load(self._model, self._device)
+        return SpanRestorer(ChannelTables.load(self._tables_dir), lm, self.settings, rescorer=rescorer)
 
     def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:
         """Clean then restore ``text``; every edit is reported against ``text`` itself."""
