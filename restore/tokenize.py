@@ -12,6 +12,7 @@ import regex
 
 WORD = regex.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END = regex.compile(r"[.!?…]|\n")
+_CLAUSE_BREAK = regex.compile(r"[.!?…,;:()\[\]\"“”—–]|\n")
 _PLAIN_GAP = regex.compile(r"[ \t\u00a0]+")
 
 
@@ -21,6 +22,7 @@ class Token:
     start: int
     end: int
     sentence_start: bool  # a sentence end or a line break lies between this token and the previous one
+    clause_start: bool  # ... or clause punctuation (comma, colon, quote, bracket, dash): a new LM context
     joined: bool  # only spaces separate it from the previous token (so the two may form a phrase)
 
     @property
@@ -41,6 +43,7 @@ def tokenize(text: str) -> list[Token]:
                 start=match.start(),
                 end=match.end(),
                 sentence_start=first or bool(_SENTENCE_END.search(gap)),
+                clause_start=first or bool(_CLAUSE_BREAK.search(gap)),
                 joined=not first and bool(_PLAIN_GAP.fullmatch(gap)),
             )
         )
@@ -49,11 +52,15 @@ def tokenize(text: str) -> list[Token]:
 
 
 def sentences(tokens: list[Token]) -> list[tuple[int, int]]:
-    """Index ranges [i, j) of tokens forming one sentence (the LM's unit of context)."""
+    """Index ranges [i, j) of tokens forming one clause: the LM's unit of context.
+
+    The embedded LM was trained on unpunctuated text, so "battle, the ministry said"
+    scores better as two clauses than as "battle the ministry said".
+    """
     spans: list[tuple[int, int]] = []
     start = 0
     for i, tok in enumerate(tokens):
-        if i and tok.sentence_start:
+        if i and tok.clause_start:
             spans.append((start, i))
             start = i
     if tokens:
