@@ -37,8 +37,10 @@ def test_table_lookup_is_case_aware(tmp_path):
 
 
 def test_neighbouring_spans_are_decoded_jointly(small):
-    result = small.restore("He made a telephone name to the minister on Friday.", clean=False)
-    assert result.text == "He made a phone call to the minister on Friday."
+    # one joint spin alone is too little evidence that the document is spun; give it company
+    text = "He made a telephone name to the minister on Friday. The get together mentioned the plan."
+    result = small.restore(text, clean=False)
+    assert result.text == "He made a phone call to the minister on Friday. The party said the plan."
 
 
 def test_phrase_and_case_sensitive_entries(small):
