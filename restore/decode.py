@@ -26,11 +26,12 @@ class DecodeSettings:
 
     margin: float = 1.0  # nats a restoring arc must win by (the CLI's --threshold)
     cased_penalty: float = 1.5  # nats against rewriting a capitalised word mid-sentence
+    lm_weight: float = 1.2  # scale of the LM's log-probabilities against the channel's
     word_rate_prior: float = 3.0  # pseudo-counts tying a word's spin rate to its family's
     min_confidence: float = 0.7  # edits the decoder is less sure of than this are not made
     prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
     prune_per_position: int = 4  # candidates kept per start token after pruning
-    document_gate: float = 5.0  # nats by which "spun" must explain the document better than "clean"
+    document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
 
 
@@ -46,6 +47,7 @@ def decode_sentence(
     arc_cost: Callable[[Arc], float],
     banned: Arc | None = None,
     transitions: dict | None = None,
+    lm_weight: float = 1.0,
 ) -> tuple[float, list[Arc]]:
     """Viterbi over arcs[i] (arcs leaving token i); returns the best score and path.
 
@@ -80,7 +82,7 @@ def decode_sentence(
                     for word in arc.words:
                         lm_score += lm.logprob(word, prev1, prev2)
                         prev1, prev2 = word, prev1
-                    step = transitions[(state, arc)] = (lm_score, (prev1, prev2))
+                    step = transitions[(state, arc)] = (lm_weight * lm_score, (prev1, prev2))
                 total = score + cost + step[0]
                 new_state = step[1]
                 target = best[arc.end]
@@ -90,7 +92,7 @@ def decode_sentence(
     final = best[n]
     end_state, end_score = None, -math.inf
     for state, (score, _, _, _) in final.items():
-        score += lm.logprob(SENTENCE_END, state[0], state[1])
+        score += lm_weight * lm.logprob(SENTENCE_END, state[0], state[1])
         if score > end_score:
             end_state, end_score = state, score
     path: list[Arc] = []

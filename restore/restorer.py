@@ -116,8 +116,10 @@ class _Sentence:
     arcs: list[list[Arc]]
     transitions: dict = field(default_factory=dict)  # the decoder's LM cache for this lattice
 
-    def decode(self, lm: NgramScorer, cost, banned: Arc | None = None) -> tuple[float, list[Arc]]:
-        return decode_sentence(self.arcs, lm, cost, banned=banned, transitions=self.transitions)
+    def decode(self, lm: NgramScorer, cost, banned: Arc | None = None, lm_weight: float = 1.0):
+        return decode_sentence(
+            self.arcs, lm, cost, banned=banned, transitions=self.transitions, lm_weight=lm_weight
+        )
 
 
 class SpanRestorer:
@@ -163,7 +165,10 @@ class SpanRestorer:
         families = self.tables.families
         rates = SpinRates({f: self.priors.get(f, FamilyPrior(0.2, 50, 0.05)).start for f in families})
         for _ in range(EM_ROUNDS):
-            paths = [s.decode(self.lm, self._cost_fn(s, rates))[1] for s in lattices]
+            paths = [
+                s.decode(self.lm, self._cost_fn(s, rates), lm_weight=self.settings.lm_weight)[1]
+                for s in lattices
+            ]
             rates = self._reestimate(paths, doc_words, rates)
         rates = self._gate(lattices, doc_words, rates)
         estimate.rates = dict(rates.family)
@@ -171,11 +176,11 @@ class SpanRestorer:
         rescored = self._rescore(text, lattices) if rates.active() else {}
         for sent in lattices:
             cost = self._cost_fn(sent, rates, rescored)
-            score, path = sent.decode(self.lm, cost)
+            score, path = sent.decode(self.lm, cost, lm_weight=self.settings.lm_weight)
             for arc in path:
                 if arc.is_keep:
                     continue
-                alt_score, _ = sent.decode(self.lm, cost, banned=arc)
+                alt_score, _ = sent.decode(self.lm, cost, banned=arc, lm_weight=self.settings.lm_weight)
                 confidence = _sigmoid(score - alt_score + self.settings.margin)
                 if confidence < self.settings.min_confidence:
                     continue  # a wrong restoration costs more than a missed one: keep the input
@@ -205,7 +210,9 @@ class SpanRestorer:
 
     def _log_likelihood(self, lattices: list[_Sentence], doc_words: Counter, rates: SpinRates) -> float:
         """log P(document) under the best paths at ``rates`` (keep costs of lattice-free text included)."""
-        total = sum(s.decode(self.lm, self._cost_fn(s, rates))[0] for s in lattices)
+        total = sum(
+            s.decode(self.lm, self._cost_fn(s, rates), lm_weight=self.settings.lm_weight)[0] for s in lattices
+        )
         for word, count in doc_words.items():
             total += count * self._keep_logprob(word, rates)
         return total
