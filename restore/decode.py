@@ -2,16 +2,16 @@
 
     best path = argmax  sum log P_LM(word | two previous words)  +  sum log P(spun | original)
 
-P(spun | original) is 1 - sum(rho_f) for a kept word that family f could have spun,
-and sum(rho_f * w_f) for an arc proposing an original; rho_f is the document's
-spin rate for family f (estimated by the restorer). Neighbouring arcs interact
+The channel term of each arc comes from the caller (the restorer knows the document's
+spin rates): 1 - sum(rho_f) for a kept word that family f could have spun, and
+sum(rho_f * w_f) for an arc proposing an original. Neighbouring arcs interact
 through the LM state, so "telephone name" -> "phone call" is chosen jointly.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .lattice import Arc
@@ -33,12 +33,6 @@ class DecodeSettings:
     prune_per_position: int = 4  # candidates kept per start token after pruning
     document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
-
-
-def restore_logprob(arc: Arc, rates: Mapping[str, float]) -> float:
-    """log P(spun span | original) for a restoring arc under the current spin rates."""
-    total = sum(rates.get(family, 0.0) * weight for family, weight in arc.weights)
-    return math.log(total) if total > 0 else -math.inf
 
 
 def decode_sentence(
