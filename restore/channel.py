@@ -8,8 +8,8 @@ marshal cache so start-up does not re-parse them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .cache import load_compiled
 from .data import wordlist_dir
@@ -21,7 +21,7 @@ FAMILY_FILES: dict[str, str] = {
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
-_CACHE_VERSION = 5
+_CACHE_VERSION = 6
 # families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
 # deep/deepest): such pairs are not what a spinner does, and restoring them is a false edit
 SPELLING_BLIND_FAMILIES = frozenset({"thesaurus"})
@@ -35,8 +35,7 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """One way a spun span could have been written: original words and P(spun | original, family)."""
 
     original: str
@@ -52,23 +51,30 @@ class ChannelTables:
         reverse: dict[str, list[tuple[str, float, str]]],
         reverse_cased: dict[str, list[tuple[str, float, str]]],
         sources: dict[str, set[str]],
+        max_span: int,
     ):
         self._reverse = reverse
         self._reverse_cased = reverse_cased
         self.sources = {family: frozenset(words) for family, words in sources.items()}
         self.families = tuple(sources)
-        longest = [len(k.split()) for k in list(reverse) + list(reverse_cased)]
-        self.max_span = min(max(longest, default=1), 4)
+        self.max_span = max_span
+        self._families_of: dict[str, tuple[str, ...]] = {}  # memo for source_families
 
     def lookup(self, span_text: str) -> list[Source]:
         """Candidate originals for a span of the input (case-sensitive entries match exactly)."""
-        found = [Source(*entry) for entry in self._reverse.get(normalise(span_text), ())]
-        found += [Source(*entry) for entry in self._reverse_cased.get(" ".join(span_text.split()), ())]
+        found = [Source._make(entry) for entry in self._reverse.get(normalise(span_text), ())]
+        cased = self._reverse_cased.get(" ".join(span_text.split()))
+        if cased:
+            found += [Source._make(entry) for entry in cased]
         return found
 
     def source_families(self, word: str) -> tuple[str, ...]:
         """Families that would have spun ``word`` had it been chosen: it is a table original."""
-        return tuple(f for f, words in self.sources.items() if word in words)
+        families = self._families_of.get(word)
+        if families is None:
+            families = tuple(f for f, words in self.sources.items() if word in words)
+            self._families_of[word] = families
+        return families
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -79,13 +85,13 @@ class ChannelTables:
         paths = {family: directory / name for family, name in files.items() if (directory / name).exists()}
         if not paths:
             raise ResourceError(f"restore: no channel tables found in {directory}")
-        reverse, reverse_cased, sources = load_compiled(
+        reverse, reverse_cased, sources, max_span = load_compiled(
             "channel",
             f"{_CACHE_VERSION}:{COMMON_PAIR_FACTOR}",
             paths.values(),
             lambda: _parse(list(paths.items())),
         )
-        return cls(reverse, reverse_cased, {family: set(words) for family, words in sources.items()})
+        return cls(reverse, reverse_cased, {family: set(words) for family, words in sources.items()}, max_span)
 
 
 def _parse(paths: list[tuple[str, Path]]):
@@ -123,7 +129,8 @@ def _parse(paths: list[tuple[str, Path]]):
         for (original, spun, cased), weight in best.items():
             target = reverse_cased if cased else reverse
             target.setdefault(spun, []).append((original, weight, family))
-    return reverse, reverse_cased, {family: sorted(words) for family, words in sources.items()}
+    longest = max((len(k.split()) for k in (*reverse, *reverse_cased)), default=1)
+    return reverse, reverse_cased, {family: sorted(words) for family, words in sources.items()}, min(longest, 4)
 
 
 def _spelling_variant(a: str, b: str) -> bool:

@@ -87,13 +87,18 @@ def prune_lattice(
         if len(out) == 1:
             pruned.append(out)
             continue
+        # cheap first cut by channel weight, so the LM scores only plausible candidates
+        by_weight = sorted(out[1:], key=lambda arc: -max(w for _, w in arc.weights))[: per_position * 6]
+        left = words[max(0, i - 2) : i]
+        keep_scores: dict[int, float] = {}
         scored = []
-        for arc in out[1:]:
-            left = words[max(0, i - 2) : i]
+        for arc in by_weight:
             right = words[arc.end : arc.end + 2]
-            gain = _window_logprob(lm, left, arc.words, right, arc.end >= n - 2) - _window_logprob(
-                lm, left, tuple(words[i : arc.end]), right, arc.end >= n - 2
-            )
+            at_end = arc.end >= n - 2
+            keep = keep_scores.get(arc.end)
+            if keep is None:
+                keep = keep_scores[arc.end] = _window_logprob(lm, left, tuple(words[i : arc.end]), right, at_end)
+            gain = _window_logprob(lm, left, arc.words, right, at_end) - keep
             gain += math.log(max(w for _, w in arc.weights))
             if gain > -slack:
                 scored.append((gain, arc))
