@@ -21,10 +21,12 @@ FAMILY_FILES: dict[str, str] = {
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
-_CACHE_VERSION = 6
-# families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
-# deep/deepest): such pairs are not what a spinner does, and restoring them is a false edit
-SPELLING_BLIND_FAMILIES = frozenset({"thesaurus"})
+_CACHE_VERSION = 8
+# Families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
+# deep/deepest, Elizabeth II/Elizabeth): such pairs are not what a spinner does, and restoring
+# them is a false edit. "strict" also drops near-spellings; the blind WordNet spinner really
+# writes some of those (never -> ne'er, after -> aft), so it gets only the inflection check.
+VARIANT_FILTER = {"thesaurus": "strict", "wordnet-blind": "inflection"}
 # pairs flagged `common` (the spun form is everyday English: "different" for "other") need
 # more evidence than their presence: their channel weight is scaled down by this factor
 COMMON_PAIR_FACTOR = 0.3
@@ -87,7 +89,7 @@ class ChannelTables:
             raise ResourceError(f"restore: no channel tables found in {directory}")
         reverse, reverse_cased, sources, max_span = load_compiled(
             "channel",
-            f"{_CACHE_VERSION}:{COMMON_PAIR_FACTOR}",
+            f"{_CACHE_VERSION}:{COMMON_PAIR_FACTOR}:{sorted(VARIANT_FILTER.items())}",
             paths.values(),
             lambda: _parse(list(paths.items())),
         )
@@ -120,7 +122,8 @@ def _parse(paths: list[tuple[str, Path]]):
                     original = original.lower()
                 if not original or not spun or original.lower() == spun.lower():
                     continue
-                if family in SPELLING_BLIND_FAMILIES and _spelling_variant(original.lower(), spun.lower()):
+                rule = VARIANT_FILTER.get(family)
+                if rule and _spelling_variant(original.lower(), spun.lower(), strict=rule == "strict"):
                     continue
                 key = (original, spun, cased)
                 best[key] = max(best.get(key, 0.0), weight)
@@ -133,11 +136,21 @@ def _parse(paths: list[tuple[str, Path]]):
     return reverse, reverse_cased, {family: sorted(words) for family, words in sources.items()}, min(longest, 4)
 
 
-def _spelling_variant(a: str, b: str) -> bool:
-    """True for pairs that differ like spellings or inflections, not like synonyms."""
-    if a.startswith(b) or b.startswith(a):
-        return True
-    if abs(len(a) - len(b)) > 2 or min(len(a), len(b)) < 4:
+_INFLECTIONS = frozenset({"s", "es", "d", "ed", "ing", "est", "st"})
+_DERIVATIONS = frozenset({"er", "r", "ly", "al"})
+
+
+def _spelling_variant(a: str, b: str, *, strict: bool = True) -> bool:
+    """True for pairs that differ like spellings or inflections, not like synonyms.
+
+    "sombre"/"somber", "deep"/"deepest", "Elizabeth II"/"Elizabeth" are variants;
+    "he"/"helium" is a (blind-spinner) synonym pair and stays.
+    """
+    short, long = sorted((a, b), key=len)
+    if long.startswith(short):
+        rest = long[len(short) :]
+        return rest.startswith(" ") or rest in _INFLECTIONS or (strict and rest in _DERIVATIONS)
+    if not strict or abs(len(a) - len(b)) > 2 or min(len(a), len(b)) < 4 or a[0] != b[0]:
         return False
     # edit distance <= 2 (small strings: a plain DP is cheap)
     previous = list(range(len(b) + 1))

@@ -33,6 +33,9 @@ class Arc:
         return not self.weights
 
 
+_POSSESSIVE = ("'s", "’s")
+
+
 def _lm_word(token: Token) -> str:
     return token.norm
 
@@ -49,12 +52,18 @@ def build_lattice(tokens: list[Token], tables: ChannelTables) -> list[list[Arc]]
             span_text = " ".join(tok.text for tok in tokens[i:j])
             if any(c.isdigit() for c in span_text):
                 break  # numbers: "4" for "four" is harmless, and the LM cannot judge digits
+            suffix = ""
+            candidates = tables.lookup(span_text)
+            if not candidates and span_text[-2:] in _POSSESSIVE:
+                # "White Home’s" -> "White House’s": look the stem up, keep the possessive
+                suffix = span_text[-2:]
+                candidates = tables.lookup(span_text[:-2])
             merged: dict[str, dict[str, float]] = {}
-            for source in tables.lookup(span_text):
-                fam = merged.setdefault(source.original, {})
+            for source in candidates:
+                fam = merged.setdefault(source.original + suffix, {})
                 fam[source.family] = max(fam.get(source.family, 0.0), source.weight)
             for original, fams in merged.items():
-                words = tuple(original.lower().split())
+                words = tuple(original.lower().replace("’", "'").split())
                 if words == tuple(_lm_word(t) for t in tokens[i:j]):
                     continue
                 arcs[i].append(Arc(i, j, words, tuple(sorted(fams.items())), original))

@@ -77,3 +77,20 @@ def test_threshold_suppresses_edits(tmp_path):
     strict = Restorer(tables_dir=tmp_path, threshold=30.0).restore(text, clean=False)
     assert len(loose.edits) > 0
     assert strict.edits == []
+
+
+def test_possessive_keeps_its_apostrophe(small):
+    text = "The White Home’s spokesman mentioned the plan. The get together mentioned it on Monday."
+    result = small.restore(text, clean=False)
+    assert "White House’s spokesman" in result.text
+
+
+def test_spelling_variants_are_not_synonyms():
+    from restore.channel import _spelling_variant
+
+    assert _spelling_variant("somber", "sombre")
+    assert _spelling_variant("deep", "deepest")
+    assert _spelling_variant("elizabeth", "elizabeth ii")
+    assert not _spelling_variant("he", "helium")
+    assert not _spelling_variant("never", "ne'er", strict=False)
+    assert not _spelling_variant("said", "stated")
