@@ -38,7 +38,7 @@ def word_diff(source: str, edits: list[Edit], *, color: bool, name: str = "") ->
             pieces.append(_mark(edit, color))
             pos = edit.end
         pieces.append(source[pos:end])
-        text = "".join(pieces).rstrip("\n")
+        text = "".join(pieces).rstrip("\r\n")
         out.append(f"{line_no + 1:>5}: {text}")
         for edit in line_edits:
             out.append(f"       {edit.kind} {edit.confidence:.2f}  {edit.reason}")
