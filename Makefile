@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,parquet,datatrove,hf,mlm]'
 	touch $@
 
 demo: $(BIN)/.installed  ## restore the bundled spun sample; the word diff goes to stderr

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 `scan` found a spun document; 2 usage error; 3 an input
 could not be read as text; 4 an output could not be written; 5 a bundled
-resource (wordlist, language model) could not be loaded.
+resource (wordlist, language model) could not be loaded; 6 `batch` finished but some
+records failed (see OUTPUT.errors.jsonl); 130 `batch` was interrupted (--resume continues).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Annotated
 import typer
 
 from restore.errors import RestoreError
+from restore.mlm import Device, DeviceOption, ModelOption
 
 app = typer.Typer(
     name="restore",
@@ -77,10 +79,11 @@ def fix(
         bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
     ] = False,
     encoding: Annotated[str, typer.Option(help="Encoding of the input files.")] = "utf-8",
+    model: ModelOption = None,
+    device: DeviceOption = Device.auto,
 ) -> None:
     """Restore spun text: the restored text on stdout, the changes as a diff on stderr."""
     from restore.clean import CleanOptions
-
     from restore.pipeline import Restorer
     from restore.render import to_json, unified_diff, word_diff
     from restore.textio import read_text, write_text_atomic
@@ -92,6 +95,8 @@ def fix(
     restorer = Restorer(
         threshold=threshold,
         clean_options=CleanOptions(remove_bylines=remove_bylines, remove_captions=remove_captions),
+        model=model,
+        device=device.value,
     )
     style = diff.value
     if style == "auto":
@@ -119,6 +124,101 @@ def fix(
     else:
         sys.stdout.write(rendered)
         sys.stdout.flush()
+
+
+class ProgressStyle(str, enum.Enum):
+    auto = "auto"
+    bar = "bar"
+    plain = "plain"
+    none = "none"
+
+
+@app.command()
+def batch(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT", help="A .txt/.jsonl/.jsonl.gz/.csv/.parquet file or a directory tree of them."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUTPUT", help="Output file (or directory, for a directory INPUT); same format."
+        ),
+    ],
+    text_field: Annotated[str, typer.Option(help="The field or column holding the text.")] = "text",
+    id_field: Annotated[
+        str, typer.Option(help="The field naming a record in the errors file (else FILE:LINE).")
+    ] = "id",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all cores).")] = None,
+    no_clean: Annotated[bool, typer.Option("--no-clean", help="Only restore; leave chrome alone.")] = False,
+    no_restore: Annotated[
+        bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")
+    ] = False,
+    only_spun: Annotated[bool, typer.Option("--only-spun", help="Write only documents judged spun.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run into the same OUTPUT.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing OUTPUT (or discard an interrupted run).")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Write a JSON report of the run here.")] = None,
+    source_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Field naming each record's site (a URL's host counts) for repeated-line evidence; default: per file."
+        ),
+    ] = None,
+    evidence_sample: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Documents sampled per file (or directory) to find repeated chrome lines; 0 = off."
+        ),
+    ] = 1000,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits)."),
+    ] = None,
+    remove_bylines: Annotated[
+        bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")
+    ] = False,
+    remove_captions: Annotated[
+        bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
+    ] = False,
+    encoding: Annotated[str, typer.Option(help="Encoding of the input files.")] = "utf-8",
+    progress: Annotated[
+        ProgressStyle, typer.Option(help="auto = a bar on a terminal, else a plain line every 10 s.")
+    ] = ProgressStyle.auto,
+) -> None:
+    """Clean and restore a corpus, in parallel and resumably; failed records go to OUTPUT.errors.jsonl."""
+    from restore.batch import BatchOptions, run_batch
+
+    if resume and force:
+        raise typer.BadParameter("--resume and --force exclude each other", param_hint="--resume")
+    summary = run_batch(
+        input_path,
+        output,
+        BatchOptions(
+            text_field=text_field,
+            id_field=id_field,
+            source_field=source_field,
+            encoding=encoding,
+            clean=not no_clean,
+            restore=not no_restore,
+            only_spun=only_spun,
+            threshold=threshold,
+            remove_bylines=remove_bylines,
+            remove_captions=remove_captions,
+            evidence_sample=evidence_sample,
+            workers=workers,
+            resume=resume,
+            force=force,
+            report=report,
+            progress=progress.value,
+        ),
+    )
+    raise typer.Exit(summary.exit_code)
 
 
 def main() -> None:
