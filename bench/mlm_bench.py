@@ -86,18 +86,24 @@ def build_model(directory: Path, seed: int = 0) -> None:
 
 
 def lattices(text: str):
-    from restore.channel import ChannelTables
-    from restore.lattice import build_lattice, has_alternatives
-    from restore.tokenize import sentences, tokenize
+    """The sentences and arcs `restore fix --model` sends to the stage for this text.
 
-    tables = ChannelTables.load()
-    tokens = tokenize(text)
-    out = []
-    for i, j in sentences(tokens):
-        arcs = build_lattice(tokens[i:j], tables)
-        if has_alternatives(arcs):
-            out.append((tokens[i:j], arcs))
-    return out
+    A recording rescorer sits where the masked LM would: the engine prunes its lattice and
+    drops the arcs of spinner families the document gate switched off before calling it.
+    """
+    from restore import Restorer
+
+    captured = []
+
+    class Recorder:
+        def arc_scores(self, text, sentences):
+            captured.extend(sentences)
+            return {}
+
+    restorer = Restorer()
+    restorer.span_restorer.rescorer = Recorder()
+    restorer.restore(text, clean=False)
+    return captured
 
 
 MARK = re.compile(r"\{([^{}]*?)(=>|~>)([^{}]*)\}")

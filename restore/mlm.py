@@ -62,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 DEFAULT_WEIGHT = 0.5  # λ: nats of decode score per nat of MLM log-probability
-DEFAULT_WINDOW = 128  # sub-word pieces per window, special tokens included
+DEFAULT_WINDOW = 64  # sub-word pieces per window, special tokens included (~20 words each side)
 SLACK = 8  # pieces kept free in a window for candidates longer than the span they replace
 LONG_SENTENCE_WORDS = 40  # a sentence longer than the window is cut into chunks of this many words
 

@@ -173,7 +173,7 @@ class SpanRestorer:
         rates = self._gate(lattices, doc_words, rates)
         estimate.rates = dict(rates.family)
         edits: list[Edit] = []
-        rescored = self._rescore(text, lattices) if rates.active() else {}
+        rescored = self._rescore(text, lattices, rates) if rates.active() else {}
         for sent in lattices:
             cost = self._cost_fn(sent, rates, rescored)
             score, path = sent.decode(self.lm, cost, lm_weight=self.settings.lm_weight)
@@ -222,11 +222,23 @@ class SpanRestorer:
         spun_mass = sum(rates.of(f, word, restoring=False) for f in self.tables.source_families(word))
         return math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
 
-    def _rescore(self, text: str, lattices: list[_Sentence]) -> dict[Arc, float]:
-        """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted."""
+    def _rescore(self, text: str, lattices: list[_Sentence], rates: SpinRates) -> dict[Arc, float]:
+        """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted.
+
+        Only arcs that can still win are sent: those of families the document gate switched
+        off have no channel probability, and scoring them would only cost model passes.
+        """
         if self.rescorer is None:
             return {}
-        return self.rescorer.arc_scores(text, [(s.tokens, s.arcs) for s in lattices])
+        live = []
+        for sent in lattices:
+            arcs = [
+                [arc for arc in out if arc.is_keep or any(rates.of(f, " ".join(arc.words)) for f, _ in arc.weights)]
+                for out in sent.arcs
+            ]
+            if has_alternatives(arcs):
+                live.append((sent.tokens, arcs))
+        return self.rescorer.arc_scores(text, live) if live else {}
 
     def _cost_fn(self, sent: _Sentence, rates: SpinRates, rescored: dict[Arc, float] | None = None):
         settings = self.settings
