@@ -1,24 +1,30 @@
-# Two set-up commands (see README): `make demo` and `make test`. Both create .venv on first use.
+# Two set-up commands (see README): `make demo` and `make test`. Both create .venv on first use;
+# the demo installs only the base package, the tests add every extra (torch CPU, datatrove, ...).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+EXTRAS := test,parquet,datatrove,hf,mlm
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,parquet,datatrove,hf,mlm]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-demo: $(BIN)/.installed  ## restore the bundled spun sample; the word diff goes to stderr
+$(BIN)/.extras: $(BIN)/.base
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+demo: $(BIN)/.base  ## restore the bundled spun sample; the word diff goes to stderr
 	$(BIN)/restore fix samples/spun_article.txt --diff word
 
-test: $(BIN)/.installed  ## lint and the whole test suite
+test: $(BIN)/.extras  ## lint and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-bench: $(BIN)/.installed  ## speed and start-up figures (needs ../shared/corpus/dev for the dev-set run)
+bench: $(BIN)/.extras  ## speed and start-up figures (needs ../shared/corpus/dev for the dev-set run)
 	$(BIN)/python bench/speed.py
 
 clean:
