@@ -190,6 +190,8 @@ def batch(
     progress: Annotated[
         ProgressStyle, typer.Option(help="auto = a bar on a terminal, else a plain line every 10 s.")
     ] = ProgressStyle.auto,
+    model: ModelOption = None,
+    device: DeviceOption = Device.auto,
 ) -> None:
     """Clean and restore a corpus, in parallel and resumably; failed records go to OUTPUT.errors.jsonl."""
     from restore.batch import BatchOptions, run_batch
@@ -216,6 +218,8 @@ def batch(
             force=force,
             report=report,
             progress=progress.value,
+            model=model,
+            device=device.value,
         ),
     )
     raise typer.Exit(summary.exit_code)

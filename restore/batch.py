@@ -73,6 +73,8 @@ class BatchOptions:
     force: bool = False
     report: Path | None = None
     progress: str = "auto"  # auto | bar | plain | none
+    model: str | None = None  # a fill-mask model for the masked-LM stage (restore/mlm.py)
+    device: str = "auto"
     progress_interval: float = 10.0
     checkpoint_interval: float = 2.0
     batch_chars: int = 200_000  # upper bound; batches are sized for ~0.5 s of work
@@ -81,7 +83,7 @@ class BatchOptions:
     def fingerprint(self) -> dict:
         """The options a resumed run must share with the run it continues."""
         keys = ("text_field", "id_field", "source_field", "encoding", "clean", "restore", "only_spun")
-        keys += ("threshold", "remove_bylines", "remove_captions", "evidence_sample")
+        keys += ("threshold", "remove_bylines", "remove_captions", "evidence_sample", "model")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -201,7 +203,7 @@ def _init_worker(config: dict) -> None:
     from .clean import CleanOptions
     from .pipeline import Restorer
 
-    keys = ("threshold", "remove_bylines", "remove_captions")
+    keys = ("threshold", "remove_bylines", "remove_captions", "model", "device")
     previous = _worker.get("config") or {}
     restorer = _worker.get("restorer")
     if restorer is None or any(previous.get(k) != config[k] for k in keys):  # reused in-process
@@ -210,6 +212,8 @@ def _init_worker(config: dict) -> None:
             clean_options=CleanOptions(
                 remove_bylines=config["remove_bylines"], remove_captions=config["remove_captions"]
             ),
+            model=config["model"],
+            device=config["device"],
         )
     if config["restore"]:
         restorer.span_restorer  # noqa: B018 - load the tables and the LM now, once
@@ -721,6 +725,8 @@ class BatchRun:
             "threshold": self.opts.threshold,
             "remove_bylines": self.opts.remove_bylines,
             "remove_captions": self.opts.remove_captions,
+            "model": self.opts.model,
+            "device": self.opts.device,
             "clean": self.opts.clean,
             "restore": self.opts.restore,
         }

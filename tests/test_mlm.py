@@ -278,3 +278,32 @@ def test_base_import_does_not_load_torch():
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_batch_model_flag_reaches_the_workers(model_dir, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "' + SPUN + '"}\n', encoding="utf-8")
+    plain = _run_cli(
+        "batch", str(source), str(tmp_path / "plain.jsonl"), "--no-clean", "--workers", "1", stdin=""
+    )
+    assert plain.returncode == 0, plain.stderr
+    with_model = _run_cli(
+        "batch",
+        str(source),
+        str(tmp_path / "model.jsonl"),
+        "--no-clean",
+        "--workers",
+        "1",
+        "--model",
+        model_dir,
+        "--device",
+        "cpu",
+        stdin="",
+    )
+    assert with_model.returncode == 0, with_model.stderr
+    import json
+
+    plain_text = json.loads((tmp_path / "plain.jsonl").read_text(encoding="utf-8"))["restored_text"]
+    model_text = json.loads((tmp_path / "model.jsonl").read_text(encoding="utf-8"))["restored_text"]
+    assert "said" in plain_text and "mentioned" not in plain_text
+    assert "mentioned" in model_text  # the tiny model's dislike of "said" reached the batch worker
