@@ -32,6 +32,24 @@ def _root() -> None:
     """Clean scraped news text and restore articles rewritten by synonym spinners."""
 
 
+# Options shared by the commands that run the engine (one definition, one help text).
+NoRestoreOption = Annotated[bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")]
+NoCleanOption = Annotated[
+    bool, typer.Option("--no-clean", help="Only restore; leave chrome lines and characters alone.")
+]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits)."),
+]
+RemoveBylinesOption = Annotated[
+    bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")
+]
+RemoveCaptionsOption = Annotated[
+    bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
+]
+EncodingOption = Annotated[str, typer.Option(help="Encoding of the input files.")]
+
+
 class DiffStyle(str, enum.Enum):
     auto = "auto"
     word = "word"
@@ -62,23 +80,12 @@ def fix(
         Path | None,
         typer.Option("-o", "--output", help="Write the result here (atomically) instead of stdout."),
     ] = None,
-    no_restore: Annotated[
-        bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")
-    ] = False,
-    no_clean: Annotated[
-        bool, typer.Option("--no-clean", help="Only restore; leave chrome lines and characters alone.")
-    ] = False,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits)."),
-    ] = None,
-    remove_bylines: Annotated[
-        bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")
-    ] = False,
-    remove_captions: Annotated[
-        bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
-    ] = False,
-    encoding: Annotated[str, typer.Option(help="Encoding of the input files.")] = "utf-8",
+    no_restore: NoRestoreOption = False,
+    no_clean: NoCleanOption = False,
+    threshold: ThresholdOption = None,
+    remove_bylines: RemoveBylinesOption = False,
+    remove_captions: RemoveCaptionsOption = False,
+    encoding: EncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -152,10 +159,8 @@ def batch(
         str, typer.Option(help="The field naming a record in the errors file (else FILE:LINE).")
     ] = "id",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: all cores).")] = None,
-    no_clean: Annotated[bool, typer.Option("--no-clean", help="Only restore; leave chrome alone.")] = False,
-    no_restore: Annotated[
-        bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")
-    ] = False,
+    no_clean: NoCleanOption = False,
+    no_restore: NoRestoreOption = False,
     only_spun: Annotated[bool, typer.Option("--only-spun", help="Write only documents judged spun.")] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run into the same OUTPUT.")
@@ -176,17 +181,10 @@ def batch(
             min=0, help="Documents sampled per file (or directory) to find repeated chrome lines; 0 = off."
         ),
     ] = 1000,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits)."),
-    ] = None,
-    remove_bylines: Annotated[
-        bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")
-    ] = False,
-    remove_captions: Annotated[
-        bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
-    ] = False,
-    encoding: Annotated[str, typer.Option(help="Encoding of the input files.")] = "utf-8",
+    threshold: ThresholdOption = None,
+    remove_bylines: RemoveBylinesOption = False,
+    remove_captions: RemoveCaptionsOption = False,
+    encoding: EncodingOption = "utf-8",
     progress: Annotated[
         ProgressStyle, typer.Option(help="auto = a bar on a terminal, else a plain line every 10 s.")
     ] = ProgressStyle.auto,
