@@ -278,10 +278,8 @@ def _read_csv(
             problem = "empty file (no CSV header)"
         elif any(_has_surrogates(h) for h in header):
             problem = f"the CSV header is not valid {opts.encoding}"
-        elif opts.text_field not in header:
-            problem = f"no {opts.text_field!r} column (columns: {', '.join(header[:20])})"
-        elif clash := [f for f in ADDED_FIELDS if f in header]:
-            problem = f"already has column(s) {', '.join(clash)} that restore adds"
+        else:
+            problem = _columns_problem(header, opts)
         if problem:
             meta.fatal = problem
             if start.records == 0:
@@ -342,11 +340,7 @@ def _read_parquet(
         return
     with pf:
         schema = pf.schema_arrow
-        problem = None
-        if opts.text_field not in schema.names:
-            problem = f"no {opts.text_field!r} column (columns: {', '.join(schema.names[:20])})"
-        elif clash := [f for f in ADDED_FIELDS if f in schema.names]:
-            problem = f"already has column(s) {', '.join(clash)} that restore adds"
+        problem = _columns_problem(schema.names, opts)
         if problem:
             meta.fatal = problem
             if start.records == 0:
@@ -657,3 +651,12 @@ class ErrorLog:
             return True
         self.file.path.unlink(missing_ok=True)
         return False
+
+
+def _columns_problem(names: list[str], opts) -> str | None:
+    """Why a table's columns cannot be processed (no text column, or one restore would add), or None."""
+    if opts.text_field not in names:
+        return f"no {opts.text_field!r} column (columns: {', '.join(names[:20])})"
+    if clash := [f for f in ADDED_FIELDS if f in names]:
+        return f"already has column(s) {', '.join(clash)} that restore adds"
+    return None
