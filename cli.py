@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from restore.errors import RestoreError
+from restore.errors import EXIT_FLAGGED, RestoreError
 from restore.mlm import Device, DeviceOption, ModelOption
 
 app = typer.Typer(
@@ -131,6 +131,44 @@ def fix(
     else:
         sys.stdout.write(rendered)
         sys.stdout.flush()
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Input files; '-' or none reads standard input.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text, or json (one object per document).")
+    ] = OutputFormat.text,
+    top: Annotated[int, typer.Option(min=0, help="Flagged spans to show per document.")] = 5,
+    no_clean: NoCleanOption = False,
+    threshold: ThresholdOption = None,
+    encoding: EncodingOption = "utf-8",
+    model: ModelOption = None,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Detect spun text without changing it. Exit 0: no document judged spun; 1: some document is."""
+    from restore.pipeline import Restorer
+    from restore.render import to_json
+    from restore.scan import scan_report
+    from restore.textio import read_text
+
+    inputs = paths or ["-"]
+    texts = [(p, read_text(p, encoding)) for p in inputs]
+    restorer = Restorer(threshold=threshold, model=model, device=device.value)
+    any_spun = False
+    for name, text in texts:
+        report = scan_report(
+            name if name != "-" else "<stdin>", restorer.restore(text, clean=not no_clean), top
+        )
+        any_spun |= report.spun
+        if output_format is OutputFormat.json:
+            sys.stdout.write(to_json(report.to_dict()) + "\n")
+        else:
+            sys.stdout.write(report.to_line() + "\n")
+    sys.stdout.flush()
+    raise typer.Exit(EXIT_FLAGGED if any_spun else 0)
 
 
 class ProgressStyle(str, enum.Enum):
