@@ -54,6 +54,7 @@ class DiffStyle(str, enum.Enum):
     auto = "auto"
     word = "word"
     unified = "unified"
+    html = "html"
     none = "none"
 
 
@@ -70,7 +71,8 @@ def fix(
     diff: Annotated[
         DiffStyle,
         typer.Option(
-            help="Diff on stderr: word (coloured on a terminal), unified, none; auto = word on a terminal."
+            help="Diff on stderr: word (coloured on a terminal), unified, none; auto = word on a terminal; "
+            "html = a review page written to -o (the restored text still goes to stdout)."
         ),
     ] = DiffStyle.auto,
     output_format: Annotated[
@@ -98,6 +100,8 @@ def fix(
     inputs = paths or ["-"]
     if output is not None and len(inputs) > 1:
         raise typer.BadParameter("-o takes one input; use `restore batch` for many files", param_hint="-o")
+    if diff is DiffStyle.html and (output is None or output_format is OutputFormat.json):
+        raise typer.BadParameter("--diff html writes a page: give it -o report.html (and --format text)")
     texts = [(p, read_text(p, encoding)) for p in inputs]  # fail before any work if one is unreadable
     restorer = Restorer(
         threshold=threshold,
@@ -117,6 +121,12 @@ def fix(
             sys.stderr.write(word_diff(text, result.edits, color=sys.stderr.isatty(), name=label))
         elif style == "unified":
             sys.stderr.write(unified_diff(text, result.text, name if name != "-" else "stdin"))
+        elif style == "html":
+            from restore.html import render_html
+
+            write_text_atomic(
+                output, render_html(text, result, title=Path(name).name if name != "-" else "stdin")
+            )
     if output_format is OutputFormat.json:
         lines = []
         for name, result in results:
@@ -126,7 +136,7 @@ def fix(
         rendered = "".join(lines)
     else:
         rendered = "".join(result.text for _, result in results)
-    if output is not None:
+    if output is not None and style != "html":
         write_text_atomic(output, rendered)
     else:
         sys.stdout.write(rendered)

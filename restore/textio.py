@@ -48,9 +48,20 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
         try:
             with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
                 fh.write(text)
+            os.chmod(tmp, _default_mode(target))
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
         raise OutputError(f"restore: cannot write {target}: {exc.strerror or exc}") from exc
+
+
+def _default_mode(target: Path) -> int:
+    """The mode a plain open() would give: the existing file's, else 0o666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
