@@ -2,8 +2,10 @@
 
 The document's spin rate per family is what keeps clean text untouched: a few
 rounds of hard EM re-estimate it from the decoded paths, so an article with
-dozens of "mentioned"/"get together" settles at a high rate and gets restored,
-while a clean article settles near zero and a lone odd word stays as it is.
+dozens of "mentioned"/"get together" settles at a high rate and gets restored.
+A per-family document gate then switches off every family that does not explain
+the text clearly better than "not spun by it", so clean articles get no edits and
+a lone odd word stays as it is.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ EM_ROUNDS = 4
 FLOOR_RATE = 0.0  # spin rate of a family judged not to have written the document: no edits from it
 MAX_RATE = 0.9
 SPUN_MIN_EDITS = 3
+_UNKNOWN_FAMILY = FamilyPrior(0.2, 50.0, 0.05)  # prior for a table family not listed above
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ class SpanRestorer:
             else:
                 doc_words.update(tok.norm for tok in sent_tokens if self.tables.source_families(tok.norm))
         families = self.tables.families
-        rates = SpinRates({f: self.priors.get(f, FamilyPrior(0.2, 50, 0.05)).start for f in families})
+        rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
         for _ in range(EM_ROUNDS):
             paths = [
                 s.decode(self.lm, self._cost_fn(s, rates), lm_weight=self.settings.lm_weight)[1]
@@ -289,7 +292,7 @@ class SpanRestorer:
                 family_all[family] += count
         family_rates = {}
         for family in rates.family:
-            prior = self.priors.get(family, FamilyPrior(0.2, 50, 0.05))
+            prior = self.priors.get(family, _UNKNOWN_FAMILY)
             rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
             family_rates[family] = min(rate, MAX_RATE)
         return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior)
