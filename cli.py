@@ -90,6 +90,13 @@ def fix(
     encoding: EncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
+    apply_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--apply-log",
+            help="Replay a review log (from `restore review` or the HTML page) instead of running the engine.",
+        ),
+    ] = None,
 ) -> None:
     """Restore spun text: the restored text on stdout, the changes as a diff on stderr."""
     from restore.clean import CleanOptions
@@ -102,6 +109,10 @@ def fix(
         raise typer.BadParameter("-o takes one input; use `restore batch` for many files", param_hint="-o")
     if diff is DiffStyle.html and (output is None or output_format is OutputFormat.json):
         raise typer.BadParameter("--diff html writes a page: give it -o report.html (and --format text)")
+    if apply_log is not None and len(inputs) > 1:
+        raise typer.BadParameter(
+            "--apply-log replays one review: give it one input", param_hint="--apply-log"
+        )
     texts = [(p, read_text(p, encoding)) for p in inputs]  # fail before any work if one is unreadable
     restorer = Restorer(
         threshold=threshold,
@@ -114,7 +125,12 @@ def fix(
         style = "word" if sys.stderr.isatty() else "none"
     results = []
     for name, text in texts:
-        result = restorer.restore(text, clean=not no_clean, restore=not no_restore)
+        if apply_log is not None:
+            from restore.review import replay_log
+
+            result = replay_log(text, apply_log, name=name if name != "-" else "<stdin>")
+        else:
+            result = restorer.restore(text, clean=not no_clean, restore=not no_restore)
         results.append((name, result))
         label = name if len(inputs) > 1 or name != "-" else ""
         if style == "word":
@@ -269,6 +285,53 @@ def batch(
         ),
     )
     raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def review(
+    path: Annotated[Path, typer.Argument(help="The file to review (it is not changed unless --in-place).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the reviewed text here (default: PATH with .txt replaced by .restored.txt).",
+        ),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Overwrite PATH with the reviewed text (atomically).")
+    ] = False,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="Write the decision log here (default: next to the output, *.review.json)."),
+    ] = None,
+    no_clean: NoCleanOption = False,
+    threshold: ThresholdOption = None,
+    encoding: EncodingOption = "utf-8",
+    model: ModelOption = None,
+    device: DeviceOption = Device.auto,
+) -> None:
+    """Review the proposed edits one by one in the terminal: a accept, r reject, A all of a kind, e edit, b back, q quit."""
+    from restore.review import run_review
+
+    if in_place and output is not None:
+        raise typer.BadParameter("--in-place and -o exclude each other", param_hint="--in-place")
+    if str(path) == "-":
+        raise typer.BadParameter(
+            "review reads its keys from standard input: give it a file", param_hint="PATH"
+        )
+    code = run_review(
+        path,
+        output=output,
+        in_place=in_place,
+        log=log,
+        clean=not no_clean,
+        threshold=threshold,
+        encoding=encoding,
+        model=model,
+        device=device.value,
+    )
+    raise typer.Exit(code)
 
 
 def main() -> None:

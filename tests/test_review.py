@@ -1,0 +1,168 @@
+"""`restore review` driven in a pseudo-terminal as a person would, and review logs replayed by `fix`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+from conftest import ROOT
+
+from restore import Edit, apply_edits
+from restore.errors import InputError
+from restore.html import render_html
+from restore.review import Review, edits_from_log, read_log
+
+SAMPLE = ROOT / "samples" / "spun_article.txt"
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color")
+ENV.pop("NO_COLOR", None)
+
+
+def cli(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-c", "from cli import main; main()", *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd, env=ENV, timeout=60)
+
+
+def article_with_chrome() -> str:
+    """The sample with two chrome lines in it, so the review has clean and repair edits too."""
+    paras = SAMPLE.read_text(encoding="utf-8").split("\n\n")
+    return "\n\n".join(paras[:3] + ["Advertisement", "Share this article:  Facebook | Twitter"] + paras[3:])
+
+
+def test_review_in_a_terminal_then_replay_the_log(tmp_path, restorer):
+    source = article_with_chrome()
+    src = tmp_path / "spun_article.txt"
+    src.write_text(source, encoding="utf-8")
+    edits = restorer.restore(source).edits
+    n = len(edits)
+    kinds = [e.kind for e in edits]
+    first_other = next(i for i, k in enumerate(kinds) if k != "restore")
+    assert kinds[:5] == ["restore"] * 5 and first_other > 5
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", "from cli import main; main()", "review", src.name],
+        cwd=str(tmp_path),
+        env=ENV,
+        encoding="utf-8",
+        timeout=15,
+        dimensions=(40, 120),
+    )
+    try:
+        child.expect(f"edit 1 of {n}")
+        child.expect(r"\[\?\]help > ")
+        screen = child.before
+        assert "restore" in screen and edits[0].reason in screen
+        assert f"\x1b[31;9m{edits[0].before}" in screen  # original in red, struck
+        assert f"\x1b[32;1m{edits[0].after}" in screen  # proposal in green
+        child.send("a")  # one keypress, no Enter
+        child.expect(f"edit 2 of {n}")
+        child.send("r")
+        child.expect(f"edit 3 of {n}")
+        child.send("b")  # back: change the decision on edit 2
+        child.expect(f"edit 2 of {n}.*now: rejected")
+        child.send("a")
+        child.expect(f"edit 3 of {n}")
+        child.send("r")
+        child.expect(f"edit 4 of {n}")
+        child.send("e")  # rewrite edit 4 by hand
+        child.expect("replacement for")
+        child.sendline("in the coming month")
+        child.expect(f"edit 5 of {n}")
+        child.send("A")  # accept every remaining restore edit: stops at the first clean edit
+        child.expect(rf"edit {first_other + 1} of {n}\S*  ·  {kinds[first_other]}")
+        child.expect(r"\[\?\]help > ")
+        assert "\x1b[31;2;9m" in child.before  # clean edits use their own KIND_STYLE colour
+        child.send("?")
+        child.expect("accept all remaining edits of this kind")
+        child.expect(f"edit {first_other + 1} of {n}")
+        child.send("q")  # quit: the undecided edits count as rejected
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, child.before
+    summary = child.before
+
+    accepted = []
+    for i, e in enumerate(edits):
+        if i == 3:
+            accepted.append(Edit(e.start, e.end, e.before, "in the coming month", e.kind, e.reason))
+        elif i in (0, 1) or (i > 3 and e.kind == "restore"):
+            accepted.append(e)
+    expected = apply_edits(source, accepted)
+    out = tmp_path / "spun_article.restored.txt"
+    log = tmp_path / "spun_article.restored.review.json"
+    assert out.read_text(encoding="utf-8") == expected
+    assert src.read_text(encoding="utf-8") == source  # the input is never touched
+    assert str(out.name) in summary and str(log.name) in summary
+    assert re.search(rf"{len(accepted) - 1} accepted, 1 edited, {n - len(accepted)} rejected", summary)
+
+    data = json.loads(log.read_text(encoding="utf-8"))
+    assert data["format"] == "restore-review-log" and data["source"]["length"] == len(source)
+    assert [d["decision"] for d in data["decisions"][:4]] == ["accept", "accept", "reject", "accept"]
+    assert data["decisions"][3]["after"] == "in the coming month"
+    assert data["decisions"][3]["proposed"] == edits[3].after
+
+    proc = cli("fix", "--apply-log", log.name, src.name, "--diff", "none", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == expected
+    proc = cli("fix", "--apply-log", log.name, src.name, "--diff", "word", "-o", "again.txt", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "again.txt").read_text(encoding="utf-8") == expected
+    assert "in the coming month" in proc.stderr  # the diff shows the hand-edited replacement
+
+    src.write_text(source.replace("Tuesday", "Wednesday"), encoding="utf-8")
+    proc = cli("fix", "--apply-log", log.name, src.name, cwd=tmp_path)
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert "spun_article.txt" in proc.stderr and "sha256" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_review_without_a_terminal_reads_one_key_per_line(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    proc = cli("review", "a.txt", "-o", "out/b.txt", "--log", "decisions.json", cwd=tmp_path, stdin="a\nq\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" not in proc.stdout  # no colour when stdout is not a terminal
+    assert "1 accepted, 0 edited" in proc.stdout
+    text = (tmp_path / "out" / "b.txt").read_text(encoding="utf-8")
+    assert text.startswith("Council delays") and "The city council mentioned" in text
+    assert read_log(tmp_path / "decisions.json")["decisions"][1]["decision"] == "reject"
+    assert cli("review", "a.txt", "-o", "x.txt", "--in-place", cwd=tmp_path).returncode == 2
+
+
+def test_log_round_trip_and_html_log_shape(restorer):
+    source = SAMPLE.read_text(encoding="utf-8")
+    result = restorer.restore(source)
+    review = Review(source, result.edits)
+    review.decisions = ["accept" if i % 2 else "reject" for i in range(len(result.edits))]
+    review.decisions[1] = "accept"
+    review.afters[1] = "stated"
+    log = json.loads(json.dumps(review.to_log("x.txt")))
+    replayed = edits_from_log(source, log)
+    assert apply_edits(source, replayed) == review.text()
+    assert replayed[0].after == "stated"
+
+    # The HTML page's "Download decisions" log (built as its script builds it) replays the same way.
+    page = render_html(source, result, title="x.txt")
+    payload = json.loads(re.search(r'id="restore-data">(.*?)</script>', page, re.S).group(1))
+    html_log = {
+        "format": "restore-review-log",
+        "version": 1,
+        "tool": "restore html review",
+        "source": {"path": payload["title"], "sha256": payload["sha256"], "length": payload["length"]},
+        "decisions": [
+            dict(e, proposed=e["after"], decision="accept" if i < 3 else "reject")
+            for i, e in enumerate(payload["edits"])
+        ],
+    }
+    assert apply_edits(source, edits_from_log(source, html_log)) == apply_edits(source, result.edits[:3])
+
+    with pytest.raises(InputError, match="sha256"):
+        edits_from_log(source + " ", log, name="x.txt")
