@@ -252,6 +252,10 @@ def batch(
     progress: Annotated[
         ProgressStyle, typer.Option(help="auto = a bar on a terminal, else a plain line every 10 s.")
     ] = ProgressStyle.auto,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Also write an HTML review page per written document into this directory."),
+    ] = None,
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:
@@ -282,6 +286,7 @@ def batch(
             progress=progress.value,
             model=model,
             device=device.value,
+            html=html,
         ),
     )
     raise typer.Exit(summary.exit_code)

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import pickle
+import re
 import resource
 import signal
 import sys
@@ -74,6 +75,7 @@ class BatchOptions:
     report: Path | None = None
     progress: str = "auto"  # auto | bar | plain | none
     model: str | None = None  # a fill-mask model for the masked-LM stage (restore/mlm.py)
+    html: Path | None = None  # write a review page per written document into this directory
     device: str = "auto"
     progress_interval: float = 10.0
     checkpoint_interval: float = 2.0
@@ -636,6 +638,8 @@ class BatchRun:
                         self.writer = open_writer(src.fmt, src.final, self.metas[si], self.writer_resume)
                     self.writer.write(rec, Output(text, edits, score, spun))
                     c.written += 1
+                    if self.opts.html is not None:
+                        self._write_page(src.rel, rec, edits)
             else:
                 c.failed += 1
                 self.errors.write(src.rel, rec if rec.error else _failed(rec, res[1]))
@@ -646,6 +650,16 @@ class BatchRun:
                 self._end_source(si)
         if self.writer is not None and self.writer.rows_buffered >= 2000:
             self._checkpoint()
+
+    def _write_page(self, rel: str, rec, edits: list[dict]) -> None:
+        """The HTML review page of one document, named from its file and record, never a raw id."""
+        from .edits import Edit
+        from .html import render_html
+        from .textio import write_text_atomic
+
+        stem = page_name(rel, rec.index, rec.id)
+        pages = [Edit(**{k: v for k, v in e.items() if k != "details"}) for e in edits]
+        write_text_atomic(self.opts.html / stem, render_html(rec.text or "", pages, title=f"{rel} #{rec.id}"))
 
     def _end_source(self, si: int) -> None:
         src = self.sources[si]
@@ -900,3 +914,13 @@ def run_batch(input_path: str | Path, output: str | Path, options: BatchOptions 
         return BatchRun(input_path, output, options).run()
     except OSError as exc:
         raise OutputError(f"restore: {exc.filename or ''}: {exc.strerror or exc}") from exc
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def page_name(rel: str, index: int, record_id: str) -> str:
+    """A file name for a record's review page: sanitised (no separators, no dot-dot), unique by index."""
+    base = _UNSAFE.sub("_", rel).strip("._") or "input"
+    rid = _UNSAFE.sub("_", str(record_id)).strip("._")[:60] or "record"
+    return f"{base}-{index:07d}-{rid}.html"

@@ -89,3 +89,20 @@ def test_toggle_and_download_in_a_real_browser(page_and_result, tmp_path):
     expected = apply_edits(text, [e for i, e in enumerate(result.edits) if i != 1])
     assert target.read_text(encoding="utf-8") == expected
     assert (tmp_path / "laptop.png").stat().st_size > 10_000
+
+
+def test_batch_writes_one_page_per_document_with_safe_names(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"id": "../../evil", "text": "In a telephone name, the minister mentioned that a soiled bomb was built."}\n'
+        '{"id": 7, "text": "The council met on Tuesday."}\n',
+        encoding="utf-8",
+    )
+    pages = tmp_path / "pages"
+    proc = run("batch", str(source), str(tmp_path / "out.jsonl"), "--html", str(pages), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in pages.iterdir())
+    assert names == ["in.jsonl-0000000-evil.html", "in.jsonl-0000001-7.html"]
+    assert not (tmp_path / "evil.html").exists()
+    first = (pages / names[0]).read_text(encoding="utf-8")
+    assert first.startswith("<!DOCTYPE html>") and "soiled" in first and "dirty" in first
