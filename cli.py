@@ -33,6 +33,9 @@ def _root() -> None:
 
 
 # Options shared by the commands that run the engine (one definition, one help text).
+PathsArgument = Annotated[
+    list[str] | None, typer.Argument(help="Input files; '-' or none reads standard input.")
+]
 NoRestoreOption = Annotated[bool, typer.Option("--no-restore", help="Only clean; leave the wording alone.")]
 NoCleanOption = Annotated[
     bool, typer.Option("--no-clean", help="Only restore; leave chrome lines and characters alone.")
@@ -65,9 +68,7 @@ class OutputFormat(str, enum.Enum):
 
 @app.command()
 def fix(
-    paths: Annotated[
-        list[str] | None, typer.Argument(help="Input files; '-' or none reads standard input.")
-    ] = None,
+    paths: PathsArgument = None,
     diff: Annotated[
         DiffStyle,
         typer.Option(
@@ -161,9 +162,7 @@ def fix(
 
 @app.command()
 def scan(
-    paths: Annotated[
-        list[str] | None, typer.Argument(help="Input files; '-' or none reads standard input.")
-    ] = None,
+    paths: PathsArgument = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text, or json (one object per document).")
     ] = OutputFormat.text,
