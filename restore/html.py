@@ -103,16 +103,21 @@ def _download_name(title: str) -> str:
     return safe
 
 
+def _split_nl(text: str) -> tuple[str, str]:
+    """``text`` without its trailing newlines, and those newlines (kept outside the marks)."""
+    body = text.rstrip("\n")
+    return body, text[len(body) :]
+
+
 def _mark(edit: Edit, index: int) -> str:
     """One edit in the inline view: the old text struck, the new text inserted, a clickable unit."""
     label = f"{edit.kind} {edit.confidence:.2f}: {edit.reason}"
-    old = f"<del>{_esc(edit.before)}</del>" if edit.before else ""
+    before, newlines = _split_nl(edit.before) if not edit.after else (edit.before, "")
+    old = f"<del>{_esc(before)}</del>" if before else ""
     new = f"<ins>{_esc(edit.after)}</ins>" if edit.after else ""
-    if not edit.before and not edit.after:
-        new = "<ins>\u2205</ins>"
     return (
         f'<span class="e k-{edit.kind}" data-i="{index}" id="e{index}" tabindex="0" role="button" '
-        f'aria-pressed="true" title="{_esc(label)}">{old}{new}<sup>{index + 1}</sup></span>'
+        f'aria-pressed="true" title="{_esc(label)}">{old}{new}<sup>{index + 1}</sup></span>{newlines}'
     )
 
 
@@ -120,13 +125,20 @@ def _side(edit: Edit, index: int, which: str) -> str:
     """One edit in the side-by-side view: the original column or the result column."""
     label = f"{edit.kind} {edit.confidence:.2f}: {edit.reason}"
     if which == "old":
-        body = f"<del>{_esc(edit.before)}</del>" if edit.before else ""
-    else:
-        body = (f"<ins>{_esc(edit.after)}</ins>" if edit.after else "") + (
-            f'<span class="kept">{_esc(edit.before)}</span>'
+        before, newlines = _split_nl(edit.before) if not edit.after else (edit.before, "")
+        body = f"<del>{_esc(before)}</del>" if before else ""
+        return (
+            f'<span class="e k-{edit.kind}" data-i="{index}" title="{_esc(label)}">'
+            f"{body}<sup>{index + 1}</sup></span>{newlines}"
         )
+    # The result column: the new text, or the original when the edit is turned off; a removal
+    # leaves nothing behind (not even its number) until it is turned off.
+    body = (f"<ins>{_esc(edit.after)}</ins>" if edit.after else "") + (
+        f'<span class="kept">{_esc(edit.before)}</span>'
+    )
+    gone = " gone" if not edit.after else ""
     return (
-        f'<span class="e k-{edit.kind}" data-i="{index}" title="{_esc(label)}">'
+        f'<span class="e k-{edit.kind}{gone}" data-i="{index}" title="{_esc(label)}">'
         f"{body}<sup>{index + 1}</sup></span>"
     )
 
@@ -173,6 +185,7 @@ h1{font-size:1.1rem;margin:0 0 .2rem;overflow-wrap:anywhere}
 button,select{font:inherit;font-size:.9rem;padding:.35rem .7rem;border:1px solid var(--line);border-radius:6px;background:var(--panel);color:var(--fg);cursor:pointer}
 button.primary{background:#0b57d0;border-color:#0b57d0;color:#fff}
 .count{font-size:.9rem;color:var(--muted)}
+.more{margin-top:.3rem;font-size:.9rem}.more summary{cursor:pointer;color:var(--muted)}.more .bar{margin-top:.3rem}
 main{display:grid;grid-template-columns:minmax(0,1fr) 22rem;gap:1rem;padding:1rem;max-width:110rem;margin:0 auto}
 .doc{white-space:pre-wrap;overflow-wrap:anywhere;font-size:1.02rem;line-height:1.7}
 .cols{display:none;grid-template-columns:1fr 1fr;gap:1rem}
@@ -186,10 +199,11 @@ del,ins{text-decoration:none;border-radius:3px;padding:0 1px}
 .e.off ins{display:none}
 .e.off{background:repeating-linear-gradient(135deg,transparent 0 4px,#eceff3 4px 6px)}
 .kept{display:none}.e.off .kept{display:inline}
+.e.gone sup{display:none}.e.gone.off sup{display:inline}
 .e.hl{box-shadow:0 0 0 2px #0b57d0}
 aside{border-left:1px solid var(--line);padding-left:1rem}
 aside h2{font-size:1rem;margin:0 0 .5rem}
-aside ol{list-style:none;margin:0;padding:0;position:sticky;top:7rem;max-height:calc(100vh - 8rem);overflow:auto}
+aside ol{list-style:none;margin:0;padding:0;position:sticky;top:9rem;max-height:calc(100vh - 10rem);overflow:auto}
 .item{border:1px solid var(--line);border-radius:8px;padding:.45rem .6rem;margin:0 0 .5rem;background:var(--panel)}
 .item.off{opacity:.6}.item.off .change ins{text-decoration:line-through}
 .item label{display:flex;gap:.4rem;align-items:center;flex-wrap:wrap;font-size:.85rem;cursor:pointer}
@@ -206,7 +220,7 @@ footer{color:var(--muted);font-size:.8rem;padding:0 1rem 1rem;max-width:110rem;m
  aside{border-left:0;border-top:1px solid var(--line);padding:.75rem 0 0}
  aside ol{position:static;max-height:none}
  body.side .cols{grid-template-columns:1fr}
- header{padding:.5rem .75rem}
+ header{position:static;padding:.5rem .75rem}
  .doc{font-size:1rem}
 }
 @media print{header .bar,aside input{display:none}header{position:static}}
@@ -347,13 +361,14 @@ def render_html(source: str, result_or_edits, title: str = "document") -> str:
 <p class="summary">{summary}</p>
 <div class="bar">
 <button type="button" class="primary" id="download">Download text</button>
-<button type="button" id="download-log">Download decisions</button>
 <button type="button" id="accept-all">Accept all</button>
 <button type="button" id="reject-all">Reject all</button>
-{kind_buttons}
 <label class="count">View <select id="view"><option value="inline">inline</option><option value="side">side by side</option></select></label>
 <span class="count" id="count" aria-live="polite"></span>
 </div>
+<details class="more"><summary>More actions</summary><div class="bar">
+<button type="button" id="download-log">Download decisions (review log)</button>
+{kind_buttons}</div></details>
 </header>
 <main>
 <section>
