@@ -93,7 +93,9 @@ class ChannelTables:
             paths.values(),
             lambda: _parse(list(paths.items())),
         )
-        return cls(reverse, reverse_cased, {family: set(words) for family, words in sources.items()}, max_span)
+        return cls(
+            reverse, reverse_cased, {family: set(words) for family, words in sources.items()}, max_span
+        )
 
 
 def _parse(paths: list[tuple[str, Path]]):
@@ -133,7 +135,12 @@ def _parse(paths: list[tuple[str, Path]]):
             target = reverse_cased if cased else reverse
             target.setdefault(spun, []).append((original, weight, family))
     longest = max((len(k.split()) for k in (*reverse, *reverse_cased)), default=1)
-    return reverse, reverse_cased, {family: sorted(words) for family, words in sources.items()}, min(longest, 4)
+    return (
+        reverse,
+        reverse_cased,
+        {family: sorted(words) for family, words in sources.items()},
+        min(longest, 4),
+    )
 
 
 _INFLECTIONS = frozenset({"s", "es", "d", "ed", "ing", "est", "st"})

@@ -439,6 +439,15 @@ def _ends_with_agency(rules: CleanupRules, text: str) -> bool:
     return any(norm.endswith(" " + a) or norm.endswith("/" + a) for a in rules.agencies)
 
 
+def _optional_kind(line: _Line, match: tuple[Section, str], remove: bool, confidence: float) -> None:
+    """A byline or caption: removed when its flag is on, otherwise protected from every other rule."""
+    if remove:
+        line.rule = match[1]
+        _set(line, STRONG, f"rule:{match[0].kind}", confidence)
+    else:
+        _set(line, PROTECT, "", 0.0)
+
+
 def _classify(
     lines: list[_Line], rules: CleanupRules, options: CleanOptions, evidence: Boilerplate | None
 ) -> None:
@@ -469,21 +478,13 @@ def _classify(
         if match is None and nav == "date":
             match = (Section("dateline"), "")
         if match is not None:
-            if options.remove_bylines:
-                line.rule = match[1]
-                _set(line, STRONG, f"rule:{match[0].kind}", 0.9)
-            else:
-                _set(line, PROTECT, "", 0.0)
+            _optional_kind(line, match, options.remove_bylines, 0.9)
             continue
         match = rules.match_caption(text, words)
         if match is None and words <= 25 and not _ends_sentence(text) and _ends_with_agency(rules, text):
             match = (Section("caption"), "")
         if match is not None:
-            if options.remove_captions:
-                line.rule = match[1]
-                _set(line, STRONG, f"rule:{match[0].kind}", 0.85)
-            else:
-                _set(line, PROTECT, "", 0.0)
+            _optional_kind(line, match, options.remove_captions, 0.85)
             continue
         if evidence is not None and evidence.is_boilerplate(line.content):
             _set(line, STRONG, "corpus:repeated-line", 0.85)

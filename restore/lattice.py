@@ -27,6 +27,10 @@ class Arc:
     words: tuple[str, ...]
     weights: tuple[tuple[str, float], ...] = ()  # (family, P(spun | original, family))
     original: str = ""  # the table's spelling of the original (its case matters when it has capitals)
+    key: str = ""  # the words joined: how spin rates name this original
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", " ".join(self.words))
 
     @property
     def is_keep(self) -> bool:
@@ -106,7 +110,9 @@ def prune_lattice(
             at_end = arc.end >= n - 2
             keep = keep_scores.get(arc.end)
             if keep is None:
-                keep = keep_scores[arc.end] = _window_logprob(lm, left, tuple(words[i : arc.end]), right, at_end)
+                keep = keep_scores[arc.end] = _window_logprob(
+                    lm, left, tuple(words[i : arc.end]), right, at_end
+                )
             gain = _window_logprob(lm, left, arc.words, right, at_end) - keep
             gain += math.log(max(w for _, w in arc.weights))
             if gain > -slack:

@@ -341,7 +341,7 @@ class MaskedLMRescorer:
                     if arc.is_keep:
                         surface = before
                     else:
-                        original = arc.original or " ".join(arc.words)
+                        original = arc.original or arc.key
                         surface = transfer_case(
                             before, original, keep_replacement_case=not original.islower()
                         )

@@ -236,7 +236,7 @@ class SpanRestorer:
         live = []
         for sent in lattices:
             arcs = [
-                [arc for arc in out if arc.is_keep or any(rates.of(f, " ".join(arc.words)) for f, _ in arc.weights)]
+                [arc for arc in out if arc.is_keep or any(rates.of(f, arc.key) for f, _ in arc.weights)]
                 for out in sent.arcs
             ]
             if has_alternatives(arcs):
@@ -255,8 +255,7 @@ class SpanRestorer:
                 if value is None:
                     value = keep_cache[word] = self._keep_logprob(word, rates)
                 return value + extra.get(arc, 0.0)
-            original = " ".join(arc.words)
-            mass = sum(rates.of(family, original) * weight for family, weight in arc.weights)
+            mass = sum(rates.of(family, arc.key) * weight for family, weight in arc.weights)
             if mass <= 0.0:
                 return -math.inf
             value = math.log(mass) - settings.margin + extra.get(arc, 0.0)
@@ -277,7 +276,7 @@ class SpanRestorer:
                     if self.tables.source_families(arc.words[0]):
                         kept[arc.words[0]] += 1
                     continue
-                original = " ".join(arc.words)
+                original = arc.key
                 shares = {f: rates.of(f, original) * w for f, w in arc.weights}
                 total = sum(shares.values()) or 1.0
                 for family, share in shares.items():
@@ -300,9 +299,9 @@ class SpanRestorer:
     def _edit(self, text: str, sent: _Sentence, arc: Arc, rates: SpinRates, confidence: float) -> Edit:
         first, last = sent.tokens[arc.start], sent.tokens[arc.end - 1]
         before = text[first.start : last.end]
-        original = arc.original or " ".join(arc.words)
+        original = arc.original or arc.key
         after = transfer_case(before, original, keep_replacement_case=not original.islower())
-        shares = {f: rates.of(f, " ".join(arc.words)) * w for f, w in arc.weights}
+        shares = {f: rates.of(f, arc.key) * w for f, w in arc.weights}
         family = max(shares, key=shares.get)
         return Edit(
             start=first.start,
@@ -315,7 +314,7 @@ class SpanRestorer:
             details={
                 "family": family,
                 "channel_weight": round(dict(arc.weights)[family], 4),
-                "spin_rate": round(rates.of(family, " ".join(arc.words)), 4),
+                "spin_rate": round(rates.of(family, arc.key), 4),
             },
         )
 
