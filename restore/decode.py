@@ -33,6 +33,7 @@ class DecodeSettings:
     prune_per_position: int = 4  # candidates kept per start token after pruning
     document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
+    soft_em: bool = True  # spin-rate EM on posterior (expected) counts instead of best-path counts
 
 
 def decode_sentence(
@@ -97,3 +98,76 @@ def decode_sentence(
         pos, state = prev_pos, prev_state
     path.reverse()
     return end_score, path
+
+
+def _logaddexp(a: float, b: float) -> float:
+    if a < b:
+        a, b = b, a
+    if b == -math.inf:
+        return a
+    return a + math.log1p(math.exp(b - a))
+
+
+def arc_posteriors(
+    arcs: list[list[Arc]],
+    lm: NgramScorer,
+    arc_cost: Callable[[Arc], float],
+    transitions: dict | None = None,
+    lm_weight: float = 1.0,
+) -> dict[Arc, float]:
+    """P(arc is on the path) under the same model Viterbi maximises (forward-backward).
+
+    The spin-rate EM counts these expected restorations instead of the best path's
+    hard ones, so three uncertain "name" -> "call" readings add up to evidence that
+    this document's spinner rewrites "call", where the best path alone would count none.
+    """
+    if transitions is None:
+        transitions = {}
+    n = len(arcs)
+    alpha: list[dict[State, float]] = [{} for _ in range(n + 1)]
+    alpha[0][(SENTENCE_START, None)] = 0.0
+    edges: list[tuple[State, Arc, State, float]] = []
+    costs: dict[Arc, float] = {}
+    for i in range(n):
+        for state, score in alpha[i].items():
+            for arc in arcs[i]:
+                cost = costs.get(arc)
+                if cost is None:
+                    cost = costs[arc] = arc_cost(arc)
+                if cost == -math.inf:
+                    continue
+                step = transitions.get((state, arc))
+                if step is None:
+                    lm_score = 0.0
+                    prev1, prev2 = state
+                    for word in arc.words:
+                        lm_score += lm.logprob(word, prev1, prev2)
+                        prev1, prev2 = word, prev1
+                    step = transitions[(state, arc)] = (lm_weight * lm_score, (prev1, prev2))
+                weight = cost + step[0]
+                new_state = step[1]
+                edges.append((state, arc, new_state, weight))
+                target = alpha[arc.end]
+                target[new_state] = _logaddexp(target.get(new_state, -math.inf), score + weight)
+    beta: list[dict[State, float]] = [{} for _ in range(n + 1)]
+    for state in alpha[n]:
+        beta[n][state] = lm_weight * lm.logprob(SENTENCE_END, state[0], state[1])
+    log_z = -math.inf
+    for state, score in alpha[n].items():
+        log_z = _logaddexp(log_z, score + beta[n][state])
+    if log_z == -math.inf:
+        return {}
+    for state, arc, new_state, weight in reversed(edges):
+        after = beta[arc.end].get(new_state)
+        if after is None:
+            continue
+        column = beta[arc.start]
+        column[state] = _logaddexp(column.get(state, -math.inf), weight + after)
+    posteriors: dict[Arc, float] = {}
+    for state, arc, new_state, weight in edges:
+        after = beta[arc.end].get(new_state)
+        if after is None:
+            continue
+        p = math.exp(alpha[arc.start][state] + weight + after - log_z)
+        posteriors[arc] = posteriors.get(arc, 0.0) + p
+    return posteriors

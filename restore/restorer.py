@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .channel import ChannelTables
-from .decode import DecodeSettings, decode_sentence
+from .decode import DecodeSettings, arc_posteriors, decode_sentence
 from .edits import Edit
 from .lattice import Arc, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
@@ -72,22 +72,30 @@ class SpinRates:
     spun: dict[tuple[str, str], float] = field(default_factory=dict)  # (family, original) -> restorations
     kept: dict[str, int] = field(default_factory=dict)  # original word -> occurrences left as they were
     strength: float = 2.0  # pseudo-counts of the family rate in a word's rate
+    # expected count each arc added to ``spun`` (restoring arcs, per family) or ``kept`` (keep
+    # arcs) in the last M-step; empty when the counts are hard (each occurrence counts 1)
+    own: dict = field(default_factory=dict)
 
-    def of(self, family: str, original: str, restoring: bool = True) -> float:
+    def of(self, family: str, original: str, restoring: bool = True, arc: Arc | None = None) -> float:
         """Rate at which ``family`` spins ``original``, leaving out the occurrence being judged."""
         base = self.family.get(family, 0.0)
         if base <= FLOOR_RATE:
             return 0.0
         spun = self.spun.get((family, original), 0.0)
         kept = self.kept.get(original, 0)
-        if restoring:
+        if self.own and arc is not None:
+            if restoring:
+                spun = max(spun - self.own.get((arc, family), 0.0), 0.0)
+            else:
+                kept = max(kept - self.own.get(arc, 0.0), 0.0)
+        elif restoring:
             spun = max(spun - 1.0, 0.0)
         else:
             kept = max(kept - 1, 0)
         return min((spun + self.strength * base) / (spun + kept + self.strength), MAX_RATE)
 
     def without(self, family: str) -> SpinRates:
-        return SpinRates({**self.family, family: FLOOR_RATE}, self.spun, self.kept, self.strength)
+        return SpinRates({**self.family, family: FLOOR_RATE}, self.spun, self.kept, self.strength, self.own)
 
     def active(self) -> bool:
         return any(rate > FLOOR_RATE for rate in self.family.values())
@@ -168,6 +176,15 @@ class SpanRestorer:
         families = self.tables.families
         rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
         for _ in range(EM_ROUNDS):
+            if self.settings.soft_em:
+                posteriors = [
+                    arc_posteriors(
+                        s.arcs, self.lm, self._cost_fn(s, rates), s.transitions, self.settings.lm_weight
+                    )
+                    for s in lattices
+                ]
+                rates = self._reestimate_soft(posteriors, doc_words, rates)
+                continue
             paths = [
                 s.decode(self.lm, self._cost_fn(s, rates), lm_weight=self.settings.lm_weight)[1]
                 for s in lattices
@@ -220,9 +237,11 @@ class SpanRestorer:
             total += count * self._keep_logprob(word, rates)
         return total
 
-    def _keep_logprob(self, word: str, rates: SpinRates) -> float:
+    def _keep_logprob(self, word: str, rates: SpinRates, arc: Arc | None = None) -> float:
         """log P(word written as itself): one minus the chance some family would have spun it."""
-        spun_mass = sum(rates.of(f, word, restoring=False) for f in self.tables.source_families(word))
+        spun_mass = sum(
+            rates.of(f, word, restoring=False, arc=arc) for f in self.tables.source_families(word)
+        )
         return math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
 
     def _rescore(self, text: str, lattices: list[_Sentence], rates: SpinRates) -> dict[Arc, float]:
@@ -251,11 +270,13 @@ class SpanRestorer:
         def cost(arc: Arc) -> float:
             if arc.is_keep:
                 word = arc.words[0]
+                if rates.own:
+                    return self._keep_logprob(word, rates, arc) + extra.get(arc, 0.0)
                 value = keep_cache.get(word)
                 if value is None:
                     value = keep_cache[word] = self._keep_logprob(word, rates)
                 return value + extra.get(arc, 0.0)
-            mass = sum(rates.of(family, arc.key) * weight for family, weight in arc.weights)
+            mass = sum(rates.of(family, arc.key, arc=arc) * weight for family, weight in arc.weights)
             if mass <= 0.0:
                 return -math.inf
             value = math.log(mass) - settings.margin + extra.get(arc, 0.0)
@@ -295,6 +316,42 @@ class SpanRestorer:
             rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
             family_rates[family] = min(rate, MAX_RATE)
         return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior)
+
+    def _reestimate_soft(
+        self, posteriors: list[dict[Arc, float]], doc_words: Counter, rates: SpinRates
+    ) -> SpinRates:
+        """M-step on expected counts: each arc counts with its posterior, not 0 or 1."""
+        kept: Counter = Counter(doc_words)
+        spun: Counter = Counter()
+        own: dict = {}
+        for posterior in posteriors:
+            for arc, p in posterior.items():
+                if arc.is_keep:
+                    word = arc.words[0]
+                    if self.tables.source_families(word):
+                        kept[word] += p
+                        own[arc] = p
+                    continue
+                shares = {f: rates.of(f, arc.key, arc=arc) * w for f, w in arc.weights}
+                total = sum(shares.values()) or 1.0
+                for family, share in shares.items():
+                    credit = p * share / total
+                    spun[(family, arc.key)] += credit
+                    own[(arc, family)] = credit
+        family_spun: Counter = Counter()
+        family_all: Counter = Counter()
+        for (family, _), count in spun.items():
+            family_spun[family] += count
+            family_all[family] += count
+        for word, count in kept.items():
+            for family in self.tables.source_families(word):
+                family_all[family] += count
+        family_rates = {}
+        for family in rates.family:
+            prior = self.priors.get(family, _UNKNOWN_FAMILY)
+            rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
+            family_rates[family] = min(rate, MAX_RATE)
+        return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior, own)
 
     def _edit(self, text: str, sent: _Sentence, arc: Arc, rates: SpinRates, confidence: float) -> Edit:
         first, last = sent.tokens[arc.start], sent.tokens[arc.end - 1]
