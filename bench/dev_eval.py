@@ -58,7 +58,8 @@ def main() -> None:
 
     fields = {f.name: f.type for f in dataclasses.fields(DecodeSettings)}
     overrides = {
-        k: (int(v) if fields[k] in ("int", int) else (v == "1") if fields[k] in ("bool", bool) else float(v)) for k, v in (i.split("=", 1) for i in args.set)
+        k: (int(v) if fields[k] in ("int", int) else (v == "1") if fields[k] in ("bool", bool) else float(v))
+        for k, v in (i.split("=", 1) for i in args.set)
     }
     restorer = Restorer(threshold=args.threshold, settings=DecodeSettings(**overrides))
     dev = args.shared / "corpus" / "dev"

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from .edits import Edit
-from .render import KIND_STYLE
+from .render import KIND_STYLE, printable
 
 # ANSI SGR colour codes in KIND_STYLE -> (text colour, background) on a light page.
 _SGR_COLOURS = {
@@ -67,20 +67,8 @@ def _coerce(result_or_edits) -> tuple[list[Edit], dict | None]:
     return list(result_or_edits), None
 
 
-def _visible(text: str) -> str:
-    """Text for display: control characters other than newline and tab made visible."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in "\n\t" or not (code < 32 or 127 <= code < 160):
-            out.append(ch)
-        else:
-            out.append(f"\\x{code:02x}")
-    return "".join(out)
-
-
 def _esc(text: str) -> str:
-    return html.escape(_visible(text), quote=True)
+    return html.escape(printable(text), quote=True)
 
 
 def _script_json(payload: dict) -> str:

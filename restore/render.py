@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 
@@ -12,17 +13,30 @@ KIND_STYLE = {"restore": ("31", "32"), "clean": ("31;2", "32"), "repair": ("33",
 _RESET = "\x1b[0m"
 
 
+def printable(text: str) -> str:
+    """Text safe to show: control characters other than newline and tab written as \\xNN.
+
+    Scraped text can carry escape sequences and mojibake controls; printed raw they would
+    recolour or clear the reader's terminal, or hide what an edit changes.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        out.append(f"\\x{code:02x}" if (code < 32 and ch not in "\n\t") or 127 <= code < 160 else ch)
+    return "".join(out)
+
+
 def word_diff(source: str, edits: list[Edit], *, color: bool, name: str = "") -> str:
     """The changed lines only, each edit shown in place as [-before-]{+after+} (or in colour)."""
     if not edits:
-        return f"{name}: no changes\n" if name else "no changes\n"
+        return f"{printable(name)}: no changes\n" if name else "no changes\n"
     line_starts = [0] + [i + 1 for i, c in enumerate(source) if c == "\n"]
     out: list[str] = []
     if name:
-        out.append(f"{name}: {len(edits)} edit{'s' if len(edits) != 1 else ''}")
+        out.append(f"{printable(name)}: {len(edits)} edit{'s' if len(edits) != 1 else ''}")
     by_line: dict[int, list[Edit]] = {}
-    import bisect
-
     for edit in edits:
         by_line.setdefault(bisect.bisect_right(line_starts, edit.start) - 1, []).append(edit)
     for line_no in sorted(by_line):
@@ -34,28 +48,29 @@ def word_diff(source: str, edits: list[Edit], *, color: bool, name: str = "") ->
         )
         pieces, pos = [], start
         for edit in line_edits:
-            pieces.append(source[pos : edit.start])
+            pieces.append(printable(source[pos : edit.start]))
             pieces.append(_mark(edit, color))
             pos = edit.end
-        pieces.append(source[pos:end])
+        pieces.append(printable(source[pos:end]))
         text = "".join(pieces).rstrip("\r\n")
         out.append(f"{line_no + 1:>5}: {text}")
         for edit in line_edits:
-            out.append(f"       {edit.kind} {edit.confidence:.2f}  {edit.reason}")
+            out.append(f"       {edit.kind} {edit.confidence:.2f}  {printable(edit.reason)}")
     return "\n".join(out) + "\n"
 
 
 def _mark(edit: Edit, color: bool) -> str:
-    before = edit.before.rstrip("\n")
+    before = printable(edit.before.rstrip("\n"))
+    after = printable(edit.after)
     if color:
         old, new = KIND_STYLE.get(edit.kind, ("31", "32"))
         shown = f"\x1b[{old};9m{before}{_RESET}" if before else ""
-        if edit.after:
-            shown += f"\x1b[{new};1m{edit.after}{_RESET}"
+        if after:
+            shown += f"\x1b[{new};1m{after}{_RESET}"
         return shown
     shown = f"[-{before}-]" if before else ""
-    if edit.after:
-        shown += f"{{+{edit.after}+}}"
+    if after:
+        shown += f"{{+{after}+}}"
     return shown
 
 

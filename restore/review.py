@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .edits import Edit, apply_edits
 from .errors import InputError
-from .render import KIND_STYLE
+from .render import KIND_STYLE, printable
 
 LOG_FORMAT = "restore-review-log"
 LOG_VERSION = 1
@@ -215,14 +215,14 @@ def _wrap(segments: list[tuple[str, str]], width: int, color: bool, indent: str 
 
 
 def _visible(s: str) -> str:
-    return s.replace("\n", "\u23ce\n").replace("\t", "\u2192")
+    return printable(s).replace("\n", "\u23ce\n").replace("\t", "\u2192")
 
 
 def _quote(s: str) -> str:
     return (
         "\u2205 (nothing)"
         if s == ""
-        else "\u00ab" + s.replace("\n", "\u23ce").replace("\t", "\u2192") + "\u00bb"
+        else "\u00ab" + printable(s).replace("\n", "\u23ce").replace("\t", "\u2192") + "\u00bb"
     )
 
 
@@ -244,8 +244,10 @@ def render_edit(review: Review, i: int, *, color: bool) -> str:
         new = (f"{{+{_visible(after)}+}}" if after else "", "")
         bold = dim = ""
     reset = _RESET if color else ""
-    prefix = ("\u2026" if lo > source.rfind("\n", 0, edit.start) + 1 else "") + source[lo : edit.start]
-    suffix = source[edit.end : hi].rstrip("\n") + (
+    prefix = ("\u2026" if lo > source.rfind("\n", 0, edit.start) + 1 else "") + printable(
+        source[lo : edit.start]
+    )
+    suffix = printable(source[edit.end : hi].rstrip("\n")) + (
         "\u2026" if hi < len(source) and source[hi] != "\n" else ""
     )
     status = {ACCEPT: "accepted", REJECT: "rejected", None: ""}[review.decisions[i]]
@@ -255,7 +257,7 @@ def render_edit(review: Review, i: int, *, color: bool) -> str:
     lines = [
         f"{bold}edit {i + 1} of {n}{reset}  \u00b7  {edit.kind}  \u00b7  confidence {edit.confidence:.2f}"
         f"  \u00b7  line {line_no}" + (f"  \u00b7  now: {status}" if status else ""),
-        f"{dim}{edit.reason}{reset}",
+        f"{dim}{printable(edit.reason)}{reset}",
         "",
         _wrap([(prefix, ""), old, new, (suffix, "")], width, color),
         "",

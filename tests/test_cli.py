@@ -46,6 +46,22 @@ def test_fix_reads_stdin_and_writes_word_diff():
     assert "restore" in proc.stderr and "spinner-table" in proc.stderr
 
 
+def test_word_diff_shows_control_characters_instead_of_sending_them():
+    # a scraped escape sequence beside an edit must not reach the terminal (it would clear it)
+    proc = run(
+        "fix",
+        "--no-clean",
+        "--diff",
+        "word",
+        stdin="In a telephone name \x1b[2J the minister mentioned a soiled bomb.\x07\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" in proc.stdout  # the text itself is passed through untouched
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert "\\x1b[2J" in proc.stderr and "\\x07" in proc.stderr
+    assert "[-soiled-]{+dirty+}" in proc.stderr
+
+
 def test_json_offsets_match_the_input():
     text = SAMPLE.read_text(encoding="utf-8")
     proc = run("fix", str(SAMPLE), "--format", "json", "--diff", "none")

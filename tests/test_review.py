@@ -58,8 +58,9 @@ def test_review_in_a_terminal_then_replay_the_log(tmp_path, restorer):
         child.expect(r"\[\?\]help > ")
         screen = child.before
         assert "restore" in screen and edits[0].reason in screen
-        assert f"\x1b[31;9m{edits[0].before}" in screen  # original in red, struck
-        assert f"\x1b[32;1m{edits[0].after}" in screen  # proposal in green
+        # original in red, struck; proposal in green (the wrapper colours word by word)
+        assert all(f"\x1b[31;9m{word}" in screen for word in edits[0].before.split())
+        assert all(f"\x1b[32;1m{word}" in screen for word in edits[0].after.split())
         child.send("a")  # one keypress, no Enter
         child.expect(f"edit 2 of {n}")
         child.send("r")
