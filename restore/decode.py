@@ -33,7 +33,6 @@ class DecodeSettings:
     prune_per_position: int = 4  # candidates kept per start token after pruning
     document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
-    soft_em: bool = True  # spin-rate EM on posterior (expected) counts instead of best-path counts
 
 
 def decode_sentence(

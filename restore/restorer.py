@@ -70,28 +70,24 @@ class SpinRates:
 
     family: dict[str, float]
     spun: dict[tuple[str, str], float] = field(default_factory=dict)  # (family, original) -> restorations
-    kept: dict[str, int] = field(default_factory=dict)  # original word -> occurrences left as they were
+    kept: dict[str, float] = field(default_factory=dict)  # original word -> occurrences left as they were
     strength: float = 2.0  # pseudo-counts of the family rate in a word's rate
-    # expected count each arc added to ``spun`` (restoring arcs, per family) or ``kept`` (keep
-    # arcs) in the last M-step; empty when the counts are hard (each occurrence counts 1)
+    # what each arc added to those counts in the last M-step: restoring arcs per (arc, family),
+    # keep arcs per arc, so an occurrence can be judged without its own evidence
     own: dict = field(default_factory=dict)
 
-    def of(self, family: str, original: str, restoring: bool = True, arc: Arc | None = None) -> float:
-        """Rate at which ``family`` spins ``original``, leaving out the occurrence being judged."""
+    def of(self, family: str, original: str, arc: Arc | None = None) -> float:
+        """Rate at which ``family`` spins ``original``, leaving out the occurrence ``arc`` reads."""
         base = self.family.get(family, 0.0)
         if base <= FLOOR_RATE:
             return 0.0
         spun = self.spun.get((family, original), 0.0)
-        kept = self.kept.get(original, 0)
-        if self.own and arc is not None:
-            if restoring:
-                spun = max(spun - self.own.get((arc, family), 0.0), 0.0)
-            else:
+        kept = self.kept.get(original, 0.0)
+        if arc is not None:
+            if arc.is_keep:
                 kept = max(kept - self.own.get(arc, 0.0), 0.0)
-        elif restoring:
-            spun = max(spun - 1.0, 0.0)
-        else:
-            kept = max(kept - 1, 0)
+            else:
+                spun = max(spun - self.own.get((arc, family), 0.0), 0.0)
         return min((spun + self.strength * base) / (spun + kept + self.strength), MAX_RATE)
 
     def without(self, family: str) -> SpinRates:
@@ -176,20 +172,13 @@ class SpanRestorer:
         families = self.tables.families
         rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
         for _ in range(EM_ROUNDS):
-            if self.settings.soft_em:
-                posteriors = [
-                    arc_posteriors(
-                        s.arcs, self.lm, self._cost_fn(s, rates), s.transitions, self.settings.lm_weight
-                    )
-                    for s in lattices
-                ]
-                rates = self._reestimate_soft(posteriors, doc_words, rates)
-                continue
-            paths = [
-                s.decode(self.lm, self._cost_fn(s, rates), lm_weight=self.settings.lm_weight)[1]
+            posteriors = [
+                arc_posteriors(
+                    s.arcs, self.lm, self._cost_fn(s, rates), s.transitions, self.settings.lm_weight
+                )
                 for s in lattices
             ]
-            rates = self._reestimate(paths, doc_words, rates)
+            rates = self._reestimate(posteriors, doc_words, rates)
         rates = self._gate(lattices, doc_words, rates)
         estimate.rates = dict(rates.family)
         edits: list[Edit] = []
@@ -239,9 +228,7 @@ class SpanRestorer:
 
     def _keep_logprob(self, word: str, rates: SpinRates, arc: Arc | None = None) -> float:
         """log P(word written as itself): one minus the chance some family would have spun it."""
-        spun_mass = sum(
-            rates.of(f, word, restoring=False, arc=arc) for f in self.tables.source_families(word)
-        )
+        spun_mass = sum(rates.of(f, word, arc) for f in self.tables.source_families(word))
         return math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
 
     def _rescore(self, text: str, lattices: list[_Sentence], rates: SpinRates) -> dict[Arc, float]:
@@ -264,19 +251,12 @@ class SpanRestorer:
 
     def _cost_fn(self, sent: _Sentence, rates: SpinRates, rescored: dict[Arc, float] | None = None):
         settings = self.settings
-        keep_cache: dict[str, float] = {}
         extra = rescored or {}
 
         def cost(arc: Arc) -> float:
             if arc.is_keep:
-                word = arc.words[0]
-                if rates.own:
-                    return self._keep_logprob(word, rates, arc) + extra.get(arc, 0.0)
-                value = keep_cache.get(word)
-                if value is None:
-                    value = keep_cache[word] = self._keep_logprob(word, rates)
-                return value + extra.get(arc, 0.0)
-            mass = sum(rates.of(family, arc.key, arc=arc) * weight for family, weight in arc.weights)
+                return self._keep_logprob(arc.words[0], rates, arc) + extra.get(arc, 0.0)
+            mass = sum(rates.of(family, arc.key, arc) * weight for family, weight in arc.weights)
             if mass <= 0.0:
                 return -math.inf
             value = math.log(mass) - settings.margin + extra.get(arc, 0.0)
@@ -287,42 +267,17 @@ class SpanRestorer:
 
         return cost
 
-    def _reestimate(self, paths: list[list[Arc]], doc_words: Counter, rates: SpinRates) -> SpinRates:
-        """M-step: family rates from the decoded paths, and per-word rates shrunk toward them."""
-        kept: Counter = Counter(doc_words)  # original words written as themselves
-        spun: Counter = Counter()  # (family, original) -> restorations credited to the family
-        for path in paths:
-            for arc in path:
-                if arc.is_keep:
-                    if self.tables.source_families(arc.words[0]):
-                        kept[arc.words[0]] += 1
-                    continue
-                original = arc.key
-                shares = {f: rates.of(f, original) * w for f, w in arc.weights}
-                total = sum(shares.values()) or 1.0
-                for family, share in shares.items():
-                    spun[(family, original)] += share / total
-        family_spun: Counter = Counter()
-        family_all: Counter = Counter()
-        for (family, _), count in spun.items():
-            family_spun[family] += count
-            family_all[family] += count
-        for word, count in kept.items():
-            for family in self.tables.source_families(word):
-                family_all[family] += count
-        family_rates = {}
-        for family in rates.family:
-            prior = self.priors.get(family, _UNKNOWN_FAMILY)
-            rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
-            family_rates[family] = min(rate, MAX_RATE)
-        return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior)
-
-    def _reestimate_soft(
+    def _reestimate(
         self, posteriors: list[dict[Arc, float]], doc_words: Counter, rates: SpinRates
     ) -> SpinRates:
-        """M-step on expected counts: each arc counts with its posterior, not 0 or 1."""
-        kept: Counter = Counter(doc_words)
-        spun: Counter = Counter()
+        """M-step on expected counts: family rates, and per-word rates shrunk toward them.
+
+        Each arc counts with its posterior, so three uncertain "name" -> "call" readings add
+        up to evidence that this document's spinner rewrites "call", where the best path
+        alone might count none of them.
+        """
+        kept: Counter = Counter(doc_words)  # original words written as themselves
+        spun: Counter = Counter()  # (family, original) -> restorations credited to the family
         own: dict = {}
         for posterior in posteriors:
             for arc, p in posterior.items():
@@ -332,7 +287,7 @@ class SpanRestorer:
                         kept[word] += p
                         own[arc] = p
                     continue
-                shares = {f: rates.of(f, arc.key, arc=arc) * w for f, w in arc.weights}
+                shares = {f: rates.of(f, arc.key, arc) * w for f, w in arc.weights}
                 total = sum(shares.values()) or 1.0
                 for family, share in shares.items():
                     credit = p * share / total
