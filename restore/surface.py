@@ -12,14 +12,19 @@ _A_BEFORE = ("uni", "use", "usu", "uti", "ure", "euro", "eu", "one", "once", "ub
 def transfer_case(before: str, replacement: str, *, keep_replacement_case: bool = False) -> str:
     """Give ``replacement`` the capitalisation pattern of ``before``.
 
-    ALL CAPS stays all caps, a leading capital stays a leading capital; otherwise
-    the replacement is used as the table spells it (lowercase, or its own proper case).
+    ALL CAPS stays all caps, a leading capital stays a leading capital (word by word when
+    both have as many words); otherwise the replacement is used as the table spells it
+    (lowercase, or its own proper case).
     """
     letters = [c for c in before if c.isalpha()]
     if len(letters) > 1 and all(c.isupper() for c in letters):
         return replacement.upper()
     if keep_replacement_case:
         return replacement
+    old_words, new_words = before.split(), replacement.split()
+    if len(old_words) == len(new_words) > 1:
+        # word for word: "The Home handed" -> "The House passed", not "The house passed"
+        return " ".join(transfer_case(o, n) for o, n in zip(old_words, new_words, strict=True))
     if before[:1].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement

@@ -8,6 +8,7 @@ import pytest
 from conftest import DATA, ROOT, data_lines
 
 from restore import apply_edits, restore_text
+from restore.surface import transfer_case
 from restore.tokenize import WORD
 
 
@@ -88,6 +89,25 @@ def test_capitalisation_follows_the_input(restorer):
             assert edit.after[0].isupper()
         if edit.before.isupper():
             assert edit.after.isupper()
+
+
+@pytest.mark.parametrize(
+    "before, replacement, expected",
+    [
+        ("Mentioned", "said", "Said"),
+        ("MENTIONED", "said", "SAID"),
+        ("mentioned", "said", "said"),
+        ("In the event that", "if", "If"),  # different lengths: only the leading capital carries
+        ("The Home handed", "the house passed", "The House passed"),  # word for word
+        ("telephone name", "phone call", "phone call"),
+    ],
+)
+def test_transfer_case(before, replacement, expected):
+    assert transfer_case(before, replacement) == expected
+
+
+def test_transfer_case_keeps_a_proper_spelling():
+    assert transfer_case("home", "House", keep_replacement_case=True) == "House"
 
 
 def test_article_agrees_with_the_restored_word(restorer):
