@@ -40,17 +40,22 @@ class ArcRescorer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FamilyPrior:
-    """Beta prior on a family's spin rate (mean a/(a+b)) and the rate EM starts from."""
+    """Beta prior on a family's spin rate (mean a/(a+b)), the rate EM starts from, and how
+    many restorations EM must credit the family with before the document gate weighs it."""
 
     a: float
     b: float
     start: float
+    min_restorations: float = 0.0
 
 
 DEFAULT_PRIORS: dict[str, FamilyPrior] = {
+    # its distinctive outputs ("soiled bomb", "get together") are evidence even in a short snippet
     "spinner-table": FamilyPrior(0.5, 30.0, 0.25),
-    "wordnet-blind": FamilyPrior(0.3, 40.0, 0.15),
-    "thesaurus": FamilyPrior(0.2, 60.0, 0.05),
+    # these rewrite a quarter or more of all words, so a real case leaves many traces, while a
+    # couple of swaps the LM happens to like ("care homes" -> "nursing homes") are not evidence
+    "wordnet-blind": FamilyPrior(0.3, 40.0, 0.15, min_restorations=4.0),
+    "thesaurus": FamilyPrior(0.2, 60.0, 0.05, min_restorations=4.0),
 }
 EM_ROUNDS = 4
 FLOOR_RATE = 0.0  # spin rate of a family judged not to have written the document: no edits from it
@@ -202,16 +207,23 @@ class SpanRestorer:
     def _gate(self, lattices: list[_Sentence], doc_words: Counter, rates: SpinRates) -> SpinRates:
         """Switch off each family that does not explain the document better than "not spun" by it.
 
-        A spinner family is kept only if the document is more likely with that family's
-        estimated rates than with the family off, by ``document_gate`` nats. Clean text
-        fails for every family (so it gets no edits); spun text keeps the family that
-        wrote it and drops the others, whose stray candidates are noise.
+        A spinner family is kept only if EM credits it with its prior's ``min_restorations``
+        and the document is more likely with that family's estimated rates
+        than with the family off, by ``document_gate`` nats. Clean text fails for every
+        family (so it gets no edits); spun text keeps the family that wrote it and drops
+        the others, whose stray candidates are noise.
         """
         current = self._log_likelihood(lattices, doc_words, rates)
+        restorations: Counter = Counter()
+        for (family, _), count in rates.spun.items():
+            restorations[family] += count
         for family in sorted(rates.family, key=rates.family.get, reverse=True):
             if rates.family[family] <= FLOOR_RATE:
                 continue
             without = rates.without(family)
+            if restorations[family] < self.priors.get(family, _UNKNOWN_FAMILY).min_restorations:
+                rates, current = without, self._log_likelihood(lattices, doc_words, without)
+                continue
             score_without = self._log_likelihood(lattices, doc_words, without)
             if current - score_without < self.settings.document_gate:
                 rates, current = without, score_without

@@ -48,6 +48,25 @@ def test_clean_sentences_come_back_identical(restorer, sentence):
     assert not result.judged_spun
 
 
+def test_blind_wordnet_spinner_is_reversed(restorer):
+    # the blind WordNet spinner takes a lemma of the first synset whatever the part of speech
+    text = "Helium said that the plan would beryllium ready successful May, and helium will walk wealth connected it."
+    result = restorer.restore(text, clean=False)
+    assert result.text.startswith("He said that the plan would be ready in May, and he will")
+    assert {e.details["family"] for e in result.edits} == {"wordnet-blind"}
+
+
+def test_a_couple_of_swaps_the_lm_prefers_are_not_a_spinner(restorer):
+    # British "care homes" reads better as "nursing homes" to the LM, and the blind WordNet table
+    # can write one for the other; two such swaps are not the many traces a spinner leaves
+    text = (
+        "Deaths in care homes fell again. Hospitals and care homes reported fewer cases this month, "
+        "and care home managers welcomed the news.\n"
+    )
+    result = restorer.restore(text, clean=False)
+    assert result.text == text, [e.to_dict() for e in result.edits]
+
+
 def test_clean_sentences_as_one_document(restorer):
     document = "\n".join(data_lines("negative.txt")) + "\n"
     result = restorer.restore(document, clean=False)
