@@ -33,7 +33,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import InputError, OutputError, RestoreError
+from .errors import EXIT_INTERRUPTED, EXIT_RECORDS_FAILED, InputError, OutputError, RestoreError
 from .formats import (
     ErrorLog,
     Output,
@@ -49,8 +49,6 @@ from .formats import (
     safe_relpath,
 )
 
-EXIT_RECORDS_FAILED = 6  # the run finished, but some records are in the errors file
-EXIT_INTERRUPTED = 130
 STATE_VERSION = 1
 MIN_EVIDENCE_DOCS = 5  # a group needs this many sampled documents before its repeats count
 TEST_HOOKS_ENV = "RESTORE_BATCH_TEST_HOOKS"  # JSON; tests only: {"delay": s, "raise_on": str, "die_on": str}

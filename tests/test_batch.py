@@ -16,8 +16,8 @@ import pytest
 from conftest import ROOT
 
 from restore import batch as batch_mod
-from restore.batch import EXIT_RECORDS_FAILED, BatchOptions, BatchRun, run_batch, state_path
-from restore.errors import RestoreError
+from restore.batch import BatchOptions, BatchRun, run_batch, state_path
+from restore.errors import EXIT_RECORDS_FAILED, RestoreError
 from restore.formats import safe_relpath, sidecar_path
 
 SPUN = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
