@@ -37,7 +37,9 @@ HELP = """keys (no Enter needed):
   a  accept this edit               r  reject this edit
   A  accept all remaining edits of this kind
   e  edit the replacement by hand (type a line; an empty line cancels)
-  b  back to the previous edit      q  quit and save (undecided edits count as rejected)
+  b  back to the previous edit (or ←)
+  n  skip for now (or →): it comes round again once the others are decided
+  q  quit and save (undecided edits count as rejected)
   ?  this help
 """
 
@@ -226,6 +228,18 @@ def _quote(s: str) -> str:
     )
 
 
+def _as_decided(review: Review, lo: int, hi: int) -> str:
+    """``source[lo:hi]`` with the accepted edits inside it applied: the context reads as it will."""
+    pieces, pos = [], lo
+    for j, other in enumerate(review.edits):
+        if review.decisions[j] == ACCEPT and lo <= other.start and other.end <= hi and other.start >= pos:
+            pieces.append(review.source[pos : other.start])
+            pieces.append(review.afters[j])
+            pos = other.end
+    pieces.append(review.source[pos:hi])
+    return "".join(pieces)
+
+
 def render_edit(review: Review, i: int, *, color: bool) -> str:
     """The screen for edit ``i``: where it is, what it does, why, and the decision so far."""
     source, edit = review.source, review.edits[i]
@@ -245,9 +259,9 @@ def render_edit(review: Review, i: int, *, color: bool) -> str:
         bold = dim = ""
     reset = _RESET if color else ""
     prefix = ("\u2026" if lo > source.rfind("\n", 0, edit.start) + 1 else "") + printable(
-        source[lo : edit.start]
+        _as_decided(review, lo, edit.start)
     )
-    suffix = printable(source[edit.end : hi].rstrip("\n")) + (
+    suffix = printable(_as_decided(review, edit.end, hi).rstrip("\n")) + (
         "\u2026" if hi < len(source) and source[hi] != "\n" else ""
     )
     status = {ACCEPT: "accepted", REJECT: "rejected", None: ""}[review.decisions[i]]
@@ -267,12 +281,15 @@ def render_edit(review: Review, i: int, *, color: bool) -> str:
         "",
         f"{dim}{c['accepted']} accepted \u00b7 {c['edited']} edited \u00b7 {c['rejected']} rejected \u00b7 "
         f"{c['undecided']} to go{reset}",
-        f"[a]ccept  [r]eject  [A]ccept all {edit.kind}  [e]dit  [b]ack  [q]uit  [?]help > ",
+        f"[a]ccept  [r]eject  [A]ccept all {edit.kind}  [e]dit  [b]ack  [n]ext  [q]uit  [?]help > ",
     ]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- keys
+
+
+_ARROWS = {b"\x1b[D": "b", b"\x1bOD": "b", b"\x1b[C": "n", b"\x1bOC": "n"}  # left: back, right: skip
 
 
 class Keys:
@@ -307,7 +324,7 @@ class Keys:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
 
     def key(self) -> str:
-        """One key; ``q`` at end of input. Escape sequences (arrow keys) come back as ``""``."""
+        """One key; ``q`` at end of input. Left/right arrows read as ``b``/``n``, other escapes as ``""``."""
         if self.fd is None:
             line = self.stream.readline()
             if not line:
@@ -317,7 +334,7 @@ class Keys:
         if not data:
             return "q"
         if data[:1] == b"\x1b":
-            return ""
+            return _ARROWS.get(data[:3], "")
         return data[:1].decode("latin-1")
 
     def line(self, prompt: str) -> str | None:
@@ -353,7 +370,12 @@ def walk(review: Review, keys: Keys, out=None, *, color: bool = False, clear: bo
                 return j
         return n
 
-    while 0 <= i < n:
+    while True:
+        if i >= n:
+            i = next_undecided(-1)  # skipped edits come round again
+            if i >= n:
+                return True
+            note = note or "back to the edits you skipped"
         if clear:
             out.write("\x1b[H\x1b[2J")
         if note:
@@ -389,13 +411,14 @@ def walk(review: Review, keys: Keys, out=None, *, color: bool = False, clear: bo
             if i == 0:
                 note = "this is the first edit"
             i = max(0, i - 1)
+        elif k == "n":
+            i = next_undecided(i)
         elif k == "q":
             return False
         elif k == "?":
             note = HELP
         elif k:
             note = f"unknown key {k!r}; press ? for help"
-    return True
 
 
 def default_paths(path: Path, output: Path | None, in_place: bool, log: Path | None) -> tuple[Path, Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from conftest import ROOT
 from restore import Edit, apply_edits
 from restore.errors import InputError
 from restore.html import render_html
-from restore.review import Review, edits_from_log, read_log
+from restore.review import ACCEPT, REJECT, Keys, Review, edits_from_log, read_log, render_edit, walk
 
 SAMPLE = ROOT / "samples" / "spun_article.txt"
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color")
@@ -65,7 +66,7 @@ def test_review_in_a_terminal_then_replay_the_log(tmp_path, restorer):
         child.expect(f"edit 2 of {n}")
         child.send("r")
         child.expect(f"edit 3 of {n}")
-        child.send("b")  # back: change the decision on edit 2
+        child.send("\x1b[D")  # left arrow = back: change the decision on edit 2
         child.expect(f"edit 2 of {n}.*now: rejected")
         child.send("a")
         child.expect(f"edit 3 of {n}")
@@ -167,3 +168,28 @@ def test_log_round_trip_and_html_log_shape(restorer):
 
     with pytest.raises(InputError, match="sha256"):
         edits_from_log(source + " ", log, name="x.txt")
+
+
+def _three_edit_review() -> Review:
+    source = "The mayor mentioned a soiled bomb in a telephone name."
+    edits = [
+        Edit(10, 19, "mentioned", "said", "restore", "spinner-table", 0.9),
+        Edit(22, 28, "soiled", "dirty", "restore", "spinner-table", 0.9),
+        Edit(39, 53, "telephone name", "phone call", "restore", "spinner-table", 0.9),
+    ]
+    assert [source[e.start : e.end] for e in edits] == ["mentioned", "soiled", "telephone name"]
+    return Review(source, edits)
+
+
+def test_skipped_edits_come_round_again_and_back_goes_back():
+    review = _three_edit_review()
+    keys = Keys(io.StringIO("n\na\nb\nr\na\na\n"))  # skip 1, accept 2, back, reject 2, accept 3, then 1
+    assert walk(review, keys, out=io.StringIO()) is True
+    assert review.decisions == [ACCEPT, REJECT, ACCEPT]
+
+
+def test_context_shows_accepted_edits_as_they_will_read():
+    review = _three_edit_review()
+    review.decisions[0] = ACCEPT
+    screen = render_edit(review, 2, color=False)
+    assert "The mayor said a soiled bomb in a [-telephone name-]{+phone call+}" in screen
