@@ -35,6 +35,17 @@ class DecodeSettings:
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
 
 
+def _step(state: State, arc: Arc, lm: NgramScorer, transitions: dict, lm_weight: float):
+    """The LM part of following ``arc`` from ``state``: (weighted log-prob, new state), cached."""
+    lm_score = 0.0
+    prev1, prev2 = state
+    for word in arc.words:
+        lm_score += lm.logprob(word, prev1, prev2)
+        prev1, prev2 = word, prev1
+    step = transitions[(state, arc)] = (lm_weight * lm_score, (prev1, prev2))
+    return step
+
+
 def decode_sentence(
     arcs: list[list[Arc]],
     lm: NgramScorer,
@@ -69,14 +80,7 @@ def decode_sentence(
                     cost = costs[arc] = arc_cost(arc)
                 if cost == -math.inf:
                     continue
-                step = transitions.get((state, arc))
-                if step is None:
-                    lm_score = 0.0
-                    prev1, prev2 = state
-                    for word in arc.words:
-                        lm_score += lm.logprob(word, prev1, prev2)
-                        prev1, prev2 = word, prev1
-                    step = transitions[(state, arc)] = (lm_weight * lm_score, (prev1, prev2))
+                step = transitions.get((state, arc)) or _step(state, arc, lm, transitions, lm_weight)
                 total = score + cost + step[0]
                 new_state = step[1]
                 target = best[arc.end]
@@ -135,14 +139,7 @@ def arc_posteriors(
                     cost = costs[arc] = arc_cost(arc)
                 if cost == -math.inf:
                     continue
-                step = transitions.get((state, arc))
-                if step is None:
-                    lm_score = 0.0
-                    prev1, prev2 = state
-                    for word in arc.words:
-                        lm_score += lm.logprob(word, prev1, prev2)
-                        prev1, prev2 = word, prev1
-                    step = transitions[(state, arc)] = (lm_weight * lm_score, (prev1, prev2))
+                step = transitions.get((state, arc)) or _step(state, arc, lm, transitions, lm_weight)
                 weight = cost + step[0]
                 new_state = step[1]
                 edges.append((state, arc, new_state, weight))
