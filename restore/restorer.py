@@ -122,7 +122,9 @@ class SpinEstimate:
 
 
 @dataclass(frozen=True, slots=True)
-class _Sentence:
+class Sentence:
+    """One clause's lattice, with the LM transitions its decodes have already computed."""
+
     offset: int  # index of its first token in the document
     tokens: list[Token]
     arcs: list[list[Arc]]
@@ -132,6 +134,15 @@ class _Sentence:
         return decode_sentence(
             self.arcs, lm, cost, banned=banned, transitions=self.transitions, lm_weight=lm_weight
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentModel:
+    """A document as the engine sees it before the final decode."""
+
+    tokens: list[Token]
+    lattices: list[Sentence]  # the sentences that have alternatives to keeping the text
+    rates: SpinRates  # spin rates after EM and the document gate
 
 
 class SpanRestorer:
@@ -154,42 +165,13 @@ class SpanRestorer:
     # -- public ----------------------------------------------------------------------------
 
     def restore(self, text: str) -> tuple[list[Edit], SpinEstimate]:
-        tokens = tokenize(text)
-        estimate = SpinEstimate(words=len(tokens))
-        if not tokens:
-            return [], estimate
-        doc_words: Counter = Counter()  # source words outside any lattice (kept by every path)
-        lattices: list[_Sentence] = []
-        for i, j in sentences(tokens):
-            sent_tokens = tokens[i:j]
-            arcs = build_lattice(sent_tokens, self.tables)
-            if has_alternatives(arcs):
-                arcs = prune_lattice(
-                    arcs,
-                    self.lm,
-                    slack=self.settings.prune_slack,
-                    per_position=self.settings.prune_per_position,
-                )
-            if has_alternatives(arcs):
-                lattices.append(_Sentence(i, sent_tokens, arcs))
-            else:
-                doc_words.update(tok.norm for tok in sent_tokens if self.tables.source_families(tok.norm))
-        families = self.tables.families
-        rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
-        for _ in range(EM_ROUNDS):
-            posteriors = [
-                arc_posteriors(
-                    s.arcs, self.lm, self._cost_fn(s, rates), s.transitions, self.settings.lm_weight
-                )
-                for s in lattices
-            ]
-            rates = self._reestimate(posteriors, doc_words, rates)
-        rates = self._gate(lattices, doc_words, rates)
-        estimate.rates = dict(rates.family)
+        model = self.model_document(text)
+        estimate = SpinEstimate(rates=dict(model.rates.family), words=len(model.tokens))
         edits: list[Edit] = []
-        rescored = self._rescore(text, lattices, rates) if rates.active() else {}
-        for sent in lattices:
-            cost = self._cost_fn(sent, rates, rescored)
+        rates = model.rates
+        rescored = self._rescore(text, model.lattices, rates) if rates.active() else {}
+        for sent in model.lattices:
+            cost = self.cost_fn(sent, rates, rescored)
             score, path = sent.decode(self.lm, cost, lm_weight=self.settings.lm_weight)
             for arc in path:
                 if arc.is_keep:
@@ -202,9 +184,44 @@ class SpanRestorer:
         estimate.restored = len(edits)
         return _fix_articles(text, edits), estimate
 
+    def model_document(self, text: str) -> DocumentModel:
+        """Everything decided before the final decode: lattices and the gated spin rates.
+
+        ``restore`` decodes from this; diagnostics (bench/miss_causes.py) inspect it.
+        """
+        tokens = tokenize(text)
+        doc_words: Counter = Counter()  # source words outside any lattice (kept by every path)
+        lattices: list[Sentence] = []
+        for i, j in sentences(tokens):
+            sent_tokens = tokens[i:j]
+            arcs = build_lattice(sent_tokens, self.tables)
+            if has_alternatives(arcs):
+                arcs = prune_lattice(
+                    arcs,
+                    self.lm,
+                    slack=self.settings.prune_slack,
+                    per_position=self.settings.prune_per_position,
+                )
+            if has_alternatives(arcs):
+                lattices.append(Sentence(i, sent_tokens, arcs))
+            else:
+                doc_words.update(tok.norm for tok in sent_tokens if self.tables.source_families(tok.norm))
+        families = self.tables.families
+        rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
+        for _ in range(EM_ROUNDS):
+            posteriors = [
+                arc_posteriors(
+                    s.arcs, self.lm, self.cost_fn(s, rates), s.transitions, self.settings.lm_weight
+                )
+                for s in lattices
+            ]
+            rates = self._reestimate(posteriors, doc_words, rates)
+        rates = self._gate(lattices, doc_words, rates)
+        return DocumentModel(tokens, lattices, rates)
+
     # -- model pieces ----------------------------------------------------------------------
 
-    def _gate(self, lattices: list[_Sentence], doc_words: Counter, rates: SpinRates) -> SpinRates:
+    def _gate(self, lattices: list[Sentence], doc_words: Counter, rates: SpinRates) -> SpinRates:
         """Switch off each family that does not explain the document better than "not spun" by it.
 
         A spinner family is kept only if EM credits it with its prior's ``min_restorations``
@@ -229,10 +246,10 @@ class SpanRestorer:
                 rates, current = without, score_without
         return rates
 
-    def _log_likelihood(self, lattices: list[_Sentence], doc_words: Counter, rates: SpinRates) -> float:
+    def _log_likelihood(self, lattices: list[Sentence], doc_words: Counter, rates: SpinRates) -> float:
         """log P(document) under the best paths at ``rates`` (keep costs of lattice-free text included)."""
         total = sum(
-            s.decode(self.lm, self._cost_fn(s, rates), lm_weight=self.settings.lm_weight)[0] for s in lattices
+            s.decode(self.lm, self.cost_fn(s, rates), lm_weight=self.settings.lm_weight)[0] for s in lattices
         )
         for word, count in doc_words.items():
             total += count * self._keep_logprob(word, rates)
@@ -243,7 +260,7 @@ class SpanRestorer:
         spun_mass = sum(rates.of(f, word, arc) for f in self.tables.source_families(word))
         return math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
 
-    def _rescore(self, text: str, lattices: list[_Sentence], rates: SpinRates) -> dict[Arc, float]:
+    def _rescore(self, text: str, lattices: list[Sentence], rates: SpinRates) -> dict[Arc, float]:
         """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted.
 
         Only arcs that can still win are sent: those of families the document gate switched
@@ -261,7 +278,7 @@ class SpanRestorer:
                 live.append((sent.tokens, arcs))
         return self.rescorer.arc_scores(text, live) if live else {}
 
-    def _cost_fn(self, sent: _Sentence, rates: SpinRates, rescored: dict[Arc, float] | None = None):
+    def cost_fn(self, sent: Sentence, rates: SpinRates, rescored: dict[Arc, float] | None = None):
         settings = self.settings
         extra = rescored or {}
 
@@ -320,7 +337,7 @@ class SpanRestorer:
             family_rates[family] = min(rate, MAX_RATE)
         return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior, own)
 
-    def _edit(self, text: str, sent: _Sentence, arc: Arc, rates: SpinRates, confidence: float) -> Edit:
+    def _edit(self, text: str, sent: Sentence, arc: Arc, rates: SpinRates, confidence: float) -> Edit:
         first, last = sent.tokens[arc.start], sent.tokens[arc.end - 1]
         before = text[first.start : last.end]
         original = arc.original or arc.key
