@@ -137,6 +137,17 @@ def _id_of(fields: dict, opts: ReadOptions, rel: str, number: int) -> str:
     return str(value)
 
 
+def _fill_from_fields(
+    rec: Record, fields: dict, opts: ReadOptions, rel: str, number: int, group: str
+) -> None:
+    """Id, fields, text (or why there is none) and group of a record read as a field mapping."""
+    rec.id = _id_of(fields, opts, rel, number)
+    rec.fields = fields
+    rec.text, rec.error = _text_of(fields, opts)
+    if opts.source_field:
+        rec.group = group_of(fields.get(opts.source_field), group)
+
+
 # --------------------------------------------------------------------------- readers
 
 
@@ -243,11 +254,7 @@ def _read_jsonl(
                 rec.error = f"line {line}: not a JSON object (it is {_describe(fields)})"
                 yield rec
                 continue
-            rec.id = _id_of(fields, opts, rel, line)
-            rec.fields = fields
-            rec.text, rec.error = _text_of(fields, opts)
-            if opts.source_field:
-                rec.group = group_of(fields.get(opts.source_field), default_group)
+            _fill_from_fields(rec, fields, opts, rel, line, default_group)
             yield rec
 
 
@@ -361,11 +368,7 @@ def _read_parquet(
                         continue
                     rec = Record(index=index - 1, id=f"{rel}:{index}", line=index, meta=meta, group=rel)
                     rec.pos = size * index // total
-                    rec.id = _id_of(row, opts, rel, index)
-                    rec.fields = row
-                    rec.text, rec.error = _text_of(row, opts)
-                    if opts.source_field:
-                        rec.group = group_of(row.get(opts.source_field), rel)
+                    _fill_from_fields(rec, row, opts, rel, index, rel)
                     yield rec
         except Exception as exc:  # a damaged row group: report it, keep what was read
             yield Record(
