@@ -46,6 +46,24 @@ def _step(state: State, arc: Arc, lm: NgramScorer, transitions: dict, lm_weight:
     return step
 
 
+def _edges(
+    state: State, out: list[Arc], costs: dict, arc_cost, lm: NgramScorer, transitions: dict, lm_weight: float
+):
+    """(arc, channel + weighted LM score, next state) for each usable arc leaving ``state``.
+
+    Channel costs are computed once per arc (``costs``) and LM steps once per lattice
+    (``transitions``); arcs whose channel probability is zero are skipped.
+    """
+    for arc in out:
+        cost = costs.get(arc)
+        if cost is None:
+            cost = costs[arc] = arc_cost(arc)
+        if cost == -math.inf:
+            continue
+        step = transitions.get((state, arc)) or _step(state, arc, lm, transitions, lm_weight)
+        yield arc, cost + step[0], step[1]
+
+
 def decode_sentence(
     arcs: list[list[Arc]],
     lm: NgramScorer,
@@ -72,17 +90,10 @@ def decode_sentence(
         if not column:
             continue
         for state, (score, _, _, _) in column.items():
-            for arc in arcs[i]:
+            for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, transitions, lm_weight):
                 if arc is banned:
                     continue
-                cost = costs.get(arc)
-                if cost is None:
-                    cost = costs[arc] = arc_cost(arc)
-                if cost == -math.inf:
-                    continue
-                step = transitions.get((state, arc)) or _step(state, arc, lm, transitions, lm_weight)
-                total = score + cost + step[0]
-                new_state = step[1]
+                total = score + weight
                 target = best[arc.end]
                 current = target.get(new_state)
                 if current is None or total > current[0]:
@@ -133,15 +144,7 @@ def arc_posteriors(
     costs: dict[Arc, float] = {}
     for i in range(n):
         for state, score in alpha[i].items():
-            for arc in arcs[i]:
-                cost = costs.get(arc)
-                if cost is None:
-                    cost = costs[arc] = arc_cost(arc)
-                if cost == -math.inf:
-                    continue
-                step = transitions.get((state, arc)) or _step(state, arc, lm, transitions, lm_weight)
-                weight = cost + step[0]
-                new_state = step[1]
+            for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, transitions, lm_weight):
                 edges.append((state, arc, new_state, weight))
                 target = alpha[arc.end]
                 target[new_state] = _logaddexp(target.get(new_state, -math.inf), score + weight)
