@@ -68,8 +68,8 @@ def main() -> None:
     from restore.channel import normalise
     from restore.lattice import build_lattice
 
-    restorer = Restorer().span_restorer
     pipeline = Restorer()
+    restorer = pipeline.span_restorer  # the same engine: tables and LM loaded once
     classes: Counter = Counter()
     deficits: list[float] = []
     for name in FAMILIES[args.family]:
