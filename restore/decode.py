@@ -33,6 +33,7 @@ class DecodeSettings:
     prune_per_position: int = 4  # candidates kept per start token after pruning
     document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
+    min_spun_share: float = 0.02  # restorations per word below which a family is judged absent
 
 
 def _step(state: State, arc: Arc, lm: NgramScorer, transitions: dict, lm_weight: float):

@@ -216,16 +216,19 @@ class SpanRestorer:
                 for s in lattices
             ]
             rates = self._reestimate(posteriors, doc_words, rates)
-        rates = self._gate(lattices, doc_words, rates)
+        rates = self._gate(lattices, doc_words, rates, len(tokens))
         return DocumentModel(tokens, lattices, rates)
 
     # -- model pieces ----------------------------------------------------------------------
 
-    def _gate(self, lattices: list[Sentence], doc_words: Counter, rates: SpinRates) -> SpinRates:
+    def _gate(self, lattices: list[Sentence], doc_words: Counter, rates: SpinRates, words: int) -> SpinRates:
         """Switch off each family that does not explain the document better than "not spun" by it.
 
         A spinner family is kept only if EM credits it with its prior's ``min_restorations``
-        and the document is more likely with that family's estimated rates
+        and with at least ``min_spun_share`` restorations per word of the document (a spinner
+        rewrites many of the words it knows, while a long clean article can hold a handful of
+        formal phrases such as "in the event that" whose joint evidence would otherwise clear
+        the likelihood test), and the document is more likely with that family's estimated rates
         than with the family off, by ``document_gate`` nats. Clean text fails for every
         family (so it gets no edits); spun text keeps the family that wrote it and drops
         the others, whose stray candidates are noise.
@@ -238,7 +241,9 @@ class SpanRestorer:
             if rates.family[family] <= FLOOR_RATE:
                 continue
             without = rates.without(family)
-            if restorations[family] < self.priors.get(family, _UNKNOWN_FAMILY).min_restorations:
+            prior = self.priors.get(family, _UNKNOWN_FAMILY)
+            needed = max(prior.min_restorations, self.settings.min_spun_share * words)
+            if restorations[family] < needed:
                 rates, current = without, self._log_likelihood(lattices, doc_words, without)
                 continue
             score_without = self._log_likelihood(lattices, doc_words, without)

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from conftest import DATA, ROOT, data_lines
 
-from restore import apply_edits, restore_text
+from restore import Restorer, apply_edits, restore_text
 from restore.surface import transfer_case
 from restore.tokenize import WORD
 
@@ -157,3 +157,16 @@ known = [line.split(" => ") for line in data_lines("known_failures.txt")]
 @pytest.mark.parametrize("spun,original", known)
 def test_known_failures(restorer, spun, original):
     assert words(restorer.restore(spun, clean=False).text) == words(original)
+
+
+def test_a_few_formal_phrases_in_a_long_article_are_not_a_spinner(restorer):
+    # "in the event that", "shield", "enhanced": phrases this spinner writes, but also plain
+    # formal English; a clean 345-word article holding them must come back untouched
+    text = (DATA / "clean_formal_article.txt").read_text(encoding="utf-8")
+    result = restorer.restore(text, clean=False)
+    assert result.text == text, [e.to_dict() for e in result.edits]
+    # without the restorations-per-word floor their joint evidence opens the gate
+    from restore.decode import DecodeSettings
+
+    lenient = Restorer(settings=DecodeSettings(min_spun_share=0.0))
+    assert lenient.restore(text, clean=False).edits
