@@ -72,11 +72,16 @@ class OffsetMap:
             self._spans.append((new_start, new_end, edit.start, edit.end))
             shift += len(edit.after) - (edit.end - edit.start)
 
-    def to_old(self, offset: int) -> int:
-        """Old-text offset of a new-text offset that lies outside every edited span."""
+    def to_old(self, offset: int, *, past_removals: bool = False) -> int:
+        """Old-text offset of a new-text offset that lies outside every edited span.
+
+        A removal leaves a zero-width trace: an offset on it maps to the start of the
+        removed text, or with ``past_removals`` (for the start of a later edit) to its end,
+        so the later edit never covers text an earlier one removed.
+        """
         old = offset
         for new_start, new_end, _old_start, old_end in self._spans:
-            if offset < new_start or (offset == new_start and new_start == new_end):
+            if offset < new_start or (offset == new_start == new_end and not past_removals):
                 break
             if offset < new_end:
                 raise ValueError(f"offset {offset} falls inside an earlier edit")
@@ -99,7 +104,7 @@ def rebase(later: Iterable[Edit], earlier: Iterable[Edit]) -> list[Edit]:
     for edit in later:
         if mapping.touches_edit(edit.start, edit.end):
             continue
-        start, end = mapping.to_old(edit.start), mapping.to_old(edit.end)
+        start, end = mapping.to_old(edit.start, past_removals=True), mapping.to_old(edit.end)
         out.append(
             Edit(start, end, edit.before, edit.after, edit.kind, edit.reason, edit.confidence, edit.details)
         )

@@ -38,6 +38,19 @@ def test_rebase_maps_later_edits_back_through_removals():
     assert apply_edits(source, cleaning + rebased) == "The minister said it.\nHe said it again.\n"
 
 
+def test_rebase_edit_starting_where_a_removal_ended():
+    # a removed line, and a restoration of the first word of the next line: the removal's
+    # zero-width trace sits at the edit's start, which must map past the removed text
+    source = "It was late.\nShare\nMentioned it.\nEnd in sight\n"
+    cleaning = [edit(source, "Share\n", "", "clean"), edit(source, "\nEnd in sight", "", "clean")]
+    cleaned = apply_edits(source, cleaning)
+    assert cleaned == "It was late.\nMentioned it.\n"
+    later = [edit(cleaned, "Mentioned", "Said"), edit(cleaned, "it.", "this.")]
+    rebased = rebase(later, cleaning)
+    assert [source[e.start : e.end] for e in rebased] == ["Mentioned", "it."]
+    assert apply_edits(source, cleaning + rebased) == "It was late.\nSaid this.\n"
+
+
 def test_rebase_drops_edits_inside_an_earlier_replacement():
     source = "cafÃ© owner mentioned it"
     repair = [edit(source, "cafÃ©", "café", "repair")]

@@ -170,3 +170,26 @@ def test_a_few_formal_phrases_in_a_long_article_are_not_a_spinner(restorer):
 
     lenient = Restorer(settings=DecodeSettings(min_spun_share=0.0))
     assert lenient.restore(text, clean=False).edits
+
+
+CHROME = ["Share", "Key events", "Please turn on JavaScript to use this feature", "[ad_1]", "Source link", "Advertisement"]
+SPUN = [
+    "Mentioned in passing, the plan was dropped.",
+    "Telephone name records were released on Sunday.",
+    "The minister mentioned a soiled bomb.",
+    "Officers mentioned the invoice had been handed.",
+]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_cleanup_and_restoration_edits_never_collide(restorer, seed):
+    # removed chrome lines next to restored words: both kinds of edit in one list, in the input's frame
+    import random
+
+    rng = random.Random(seed)
+    lines = [rng.choice(CHROME if rng.random() < 0.4 else SPUN) for _ in range(rng.randint(3, 9))]
+    text = "\n".join(lines) + rng.choice(["\n", ""])
+    result = restorer.restore(text, clean=True)
+    assert apply_edits(text, result.edits) == result.text
+    for edit in result.edits:
+        assert text[edit.start : edit.end] == edit.before
