@@ -172,7 +172,14 @@ def test_a_few_formal_phrases_in_a_long_article_are_not_a_spinner(restorer):
     assert lenient.restore(text, clean=False).edits
 
 
-CHROME = ["Share", "Key events", "Please turn on JavaScript to use this feature", "[ad_1]", "Source link", "Advertisement"]
+CHROME = [
+    "Share",
+    "Key events",
+    "Please turn on JavaScript to use this feature",
+    "[ad_1]",
+    "Source link",
+    "Advertisement",
+]
 SPUN = [
     "Mentioned in passing, the plan was dropped.",
     "Telephone name records were released on Sunday.",
