@@ -78,6 +78,15 @@ class ChannelTables:
             self._families_of[word] = families
         return families
 
+    def originals_by_spun(self, family: str) -> dict[str, tuple[str, ...]]:
+        """Every (case-insensitive) span ``family`` writes -> the originals it writes it for, likeliest first."""
+        found: dict[str, tuple[str, ...]] = {}
+        for spun, entries in self._reverse.items():
+            originals = sorted((e for e in entries if e[2] == family), key=lambda e: -e[1])
+            if originals:
+                found[spun] = tuple(e[0] for e in originals)
+        return found
+
     # -- loading ---------------------------------------------------------------------------
 
     @classmethod

@@ -8,7 +8,9 @@ offsets refer to the input, so ``apply_edits(text, result.edits) == result.text`
 Evidence, from most to least certain:
 
 * rules (``wordlists/cleanup/*.txt``): whole-line phrases ("Source link", "Leave a Reply") and
-  patterns ("Sign up for our … newsletter", "[ad_1]", "Follow me @… on Twitter");
+  patterns ("Sign up for our … newsletter", "[ad_1]", "Follow me @… on Twitter"); a short line
+  is also read with the fixed-table spinner's substitutions undone, because autoblogs spin the
+  chrome with the article ("Supply hyperlink", "Earlier Put up");
 * structure: a label followed by a list of headlines ("DON'T MISS:", "Previous article"), a
   run of short unpunctuated lines at the start or end of a document (menus, tag clouds), a
   line made only of menu words, a headline with a "– source" tail dropped between paragraphs;
@@ -34,6 +36,7 @@ import regex
 
 from .data import wordlist_path
 from .edits import Edit, apply_edits
+from .errors import ResourceError
 
 __all__ = [
     "Boilerplate",
@@ -55,6 +58,7 @@ class CleanOptions:
     remove_captions: bool = False  # photo captions and credits ("(Photo: Getty Images)")
     repair_characters: bool = True  # ftfy mojibake / HTML entity repair
     normalise_whitespace: bool = True  # trailing spaces, runs of spaces, >2 blank lines
+    spun_chrome: bool = True  # also match short lines with the spinner's substitutions undone
 
 
 @dataclass
@@ -234,11 +238,72 @@ class CleanupRules:
     def match_pattern(self, line: str, words: int) -> tuple[Section, str] | None:
         return self._search(self.patterns, line, words)
 
+    def match_spun(
+        self, line: str, words: int, originals: dict[str, tuple[str, ...]]
+    ) -> tuple[Section, str] | None:
+        """A short line that is a chrome phrase once the spinner's substitutions are undone.
+
+        Autoblogs spin the whole scraped page, its chrome included: "Supply hyperlink" is
+        "Source link", "Earlier Put up" is "Previous Post". ``originals`` maps what the
+        fixed-table spinner writes to what it writes it for (ChannelTables.originals_by_spun).
+        """
+        if words > SPUN_MAX_WORDS:
+            return None
+        for reading in spun_readings(normalise_phrase(line), originals):
+            # whole-line phrases only: a pattern would also see the reading's lost punctuation
+            # ("Published in 1962, ..." reads as "posted in 1962, ...", which a tag pattern takes)
+            match = self.match_phrase(reading)
+            if match is not None:
+                return match[0], f"{match[1]} (read as {reading!r})"
+        return None
+
     def match_byline(self, line: str, words: int) -> tuple[Section, str] | None:
         return self._search(self.bylines, line, words)
 
     def match_caption(self, line: str, words: int) -> tuple[Section, str] | None:
         return self._search(self.captions, line, words)
+
+
+SPUN_MAX_WORDS = 12  # longer lines are never read as spun chrome
+SPUN_READINGS = 256  # readings looked up per line (alternatives multiply)
+
+
+def spun_readings(key: str, originals: dict[str, tuple[str, ...]], limit: int = SPUN_READINGS) -> list[str]:
+    """Readings of a normalised line with spun words and phrases (up to 3 words) put back.
+
+    Every span the table knows may or may not have been spun, so each combination is a
+    reading; the line itself is not one of them. Longer spans and likelier originals first.
+    """
+    words = key.split()
+    readings: list[str] = []
+
+    def walk(i: int, parts: list[str], changed: bool) -> None:
+        if len(readings) >= limit:
+            return
+        if i == len(words):
+            if changed:
+                readings.append(" ".join(parts))
+            return
+        for n in range(min(3, len(words) - i), 0, -1):
+            for original in originals.get(" ".join(words[i : i + n]), ()):
+                walk(i + n, [*parts, original], True)
+        walk(i + 1, [*parts, words[i]], changed)
+
+    walk(0, [], False)
+    return readings
+
+
+@lru_cache(maxsize=1)
+def spinner_originals() -> dict[str, tuple[str, ...]]:
+    """The fixed-table spinner's substitutions, reversed (loaded once; empty if the table is missing)."""
+    from .channel import FAMILY_FILES, ChannelTables
+
+    family = "spinner-table"
+    try:
+        tables = ChannelTables.load(files={family: FAMILY_FILES[family]})
+    except ResourceError:
+        return {}
+    return tables.originals_by_spun(family)
 
 
 @lru_cache(maxsize=1)
@@ -456,6 +521,8 @@ def _classify(
             continue
         text, words = _BULLET.sub("", line.stripped), line.words
         match = rules.match_phrase(text) or rules.match_pattern(text, words)
+        if match is None and words <= SPUN_MAX_WORDS and options.spun_chrome:
+            match = rules.match_spun(text, words, spinner_originals())
         section = match[0] if match else None
         if section is not None and section.keep:
             _set(line, PROTECT, "", 0.0)
