@@ -81,7 +81,7 @@ ModelOption = Annotated[
         "--model",
         envvar="RESTORE_MODEL",
         help="Also rescore candidates with this masked LM (a local directory or a hub name; needs "
-        "pip install 'restore[mlm]').",
+        "the mlm extra, which adds torch and transformers).",
         show_default=False,
     ),
 ]

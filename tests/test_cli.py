@@ -151,3 +151,13 @@ def test_usage_errors_exit_2():
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+@pytest.mark.parametrize("command", ["fix", "scan", "batch", "review"])
+def test_help_names_every_option_and_loses_no_text_to_markup(command):
+    proc = run(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(proc.stdout.replace("│", " ").split())
+    assert "--help" in flat
+    if command in ("fix", "batch"):
+        assert "--model" in flat and "mlm extra" in flat  # square brackets would vanish as markup
