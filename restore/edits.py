@@ -75,13 +75,14 @@ class OffsetMap:
     def to_old(self, offset: int, *, past_removals: bool = False) -> int:
         """Old-text offset of a new-text offset that lies outside every edited span.
 
-        A removal leaves a zero-width trace: an offset on it maps to the start of the
-        removed text, or with ``past_removals`` (for the start of a later edit) to its end,
-        so the later edit never covers text an earlier one removed.
+        An offset at the start of an earlier edit's output maps to the start of the text
+        it replaced. A removal leaves a zero-width trace: an offset on it maps to the start
+        of the removed text, or with ``past_removals`` (for the start of a later edit) to
+        its end, so the later edit never covers text an earlier one removed.
         """
         old = offset
         for new_start, new_end, _old_start, old_end in self._spans:
-            if offset < new_start or (offset == new_start == new_end and not past_removals):
+            if offset < new_start or (offset == new_start and (new_start < new_end or not past_removals)):
                 break
             if offset < new_end:
                 raise ValueError(f"offset {offset} falls inside an earlier edit")
@@ -104,7 +105,8 @@ def rebase(later: Iterable[Edit], earlier: Iterable[Edit]) -> list[Edit]:
     for edit in later:
         if mapping.touches_edit(edit.start, edit.end):
             continue
-        start, end = mapping.to_old(edit.start, past_removals=True), mapping.to_old(edit.end)
+        end = mapping.to_old(edit.end)
+        start = mapping.to_old(edit.start, past_removals=True) if edit.end > edit.start else end
         out.append(
             Edit(start, end, edit.before, edit.after, edit.kind, edit.reason, edit.confidence, edit.details)
         )

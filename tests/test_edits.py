@@ -71,3 +71,33 @@ def test_to_dict_rounds_confidence_and_hides_empty_details():
     data = Edit(0, 1, "a", "b", "restore", "why", 0.123456).to_dict()
     assert data["confidence"] == 0.1235
     assert "details" not in data
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_rebase_agrees_with_applying_in_two_steps(seed):
+    # earlier edits (removals, insertions, replacements) then later edits on their output:
+    # the rebased list applied to the original must give what the two steps give
+    import random
+
+    rng = random.Random(seed)
+    source = "".join(rng.choice("ab \n") for _ in range(rng.randint(0, 40)))
+    earlier, pos = [], 0
+    while pos < len(source) and rng.random() < 0.8:
+        start = rng.randint(pos, len(source))
+        end = rng.randint(start, min(len(source), start + 5))
+        after = rng.choice(["", "", "X", "YY"])
+        if end > start or after:
+            earlier.append(Edit(start, end, source[start:end], after, "clean", "test"))
+        pos = end + 1
+    middle = apply_edits(source, earlier)
+    later, pos = [], 0
+    while pos < len(middle) and rng.random() < 0.8:
+        start = rng.randint(pos, len(middle) - 1)
+        end = rng.randint(start + 1, min(len(middle), start + 4))  # restorations replace words
+        later.append(Edit(start, end, middle[start:end], "Z", "restore", "test"))
+        pos = end + 1
+    rebased = rebase(later, earlier)
+    mapping = OffsetMap(earlier)
+    kept = [e for e in later if not mapping.touches_edit(e.start, e.end)]
+    assert len(rebased) == len(kept)
+    assert apply_edits(source, earlier + rebased) == apply_edits(middle, kept)

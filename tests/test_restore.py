@@ -190,13 +190,24 @@ SPUN = [
 
 @pytest.mark.parametrize("seed", range(30))
 def test_cleanup_and_restoration_edits_never_collide(restorer, seed):
-    # removed chrome lines next to restored words: both kinds of edit in one list, in the input's frame
+    # removed chrome lines and repaired spacing next to restored words: both kinds of edit in one
+    # list, in the input's frame
     import random
 
     rng = random.Random(seed)
     lines = [rng.choice(CHROME if rng.random() < 0.4 else SPUN) for _ in range(rng.randint(3, 9))]
     text = "\n".join(lines) + rng.choice(["\n", ""])
+    # spacing the cleanup repairs, right against restored words
+    text = text.replace(" ", "  ", rng.randint(0, 6)).replace("\n", rng.choice(["\n", "  \n", "\r\n"]))
     result = restorer.restore(text, clean=True)
     assert apply_edits(text, result.edits) == result.text
     for edit in result.edits:
         assert text[edit.start : edit.end] == edit.before
+
+
+def test_restored_word_next_to_repaired_spacing(restorer):
+    # cleanup collapses the double spaces; the restorations end and start right against them
+    text = "Officials feared a soiled bomb.  The minister mentioned  it in a telephone name on Sunday.\n"
+    result = restorer.restore(text)
+    assert result.text == "Officials feared a dirty bomb. The minister said it in a phone call on Sunday.\n"
+    assert apply_edits(text, result.edits) == result.text
