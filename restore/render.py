@@ -74,12 +74,19 @@ def _mark(edit: Edit, color: bool) -> str:
     return shown
 
 
+def _patch_lines(text: str) -> list[str]:
+    """Lines as patch(1) counts them: ended by "\n" only (a stray "\r" is part of its line)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def unified_diff(source: str, result: str, name: str = "text") -> str:
     """A unified diff that `patch -p1` applies to the input file."""
     label = name if name not in ("-", "") else "stdin"
     lines = difflib.unified_diff(
-        source.splitlines(keepends=True),
-        result.splitlines(keepends=True),
+        _patch_lines(source),
+        _patch_lines(result),
         fromfile=f"a/{label}",
         tofile=f"b/{label}",
     )

@@ -161,3 +161,25 @@ def test_help_names_every_option_and_loses_no_text_to_markup(command):
     assert "--help" in flat
     if command in ("fix", "batch"):
         assert "--model" in flat and "mlm extra" in flat  # square brackets would vanish as markup
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="the `patch` program is not installed")
+@pytest.mark.parametrize(
+    "ending",
+    ["\r\n", "\r  \n", "\u2028\n", ""],
+    ids=["crlf", "stray-cr", "line-separator", "no-final-newline"],
+)
+def test_unified_diff_applies_whatever_the_line_endings(tmp_path, ending):
+    # patch(1) ends lines at "\n" only; a diff built on str.splitlines() broke it at a stray "\r"
+    text = ending.join(
+        ["[ad_1]", "The minister mentioned it  again.", "Share", "He mentioned a soiled bomb.", ""]
+    )
+    target = tmp_path / "article.txt"
+    target.write_bytes(text.encode("utf-8"))
+    cmd = [sys.executable, "-c", "from cli import main; main()", "fix", "article.txt", "--diff", "unified"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(cmd, capture_output=True, cwd=tmp_path, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    applied = subprocess.run(["patch", "-p1"], input=proc.stderr, cwd=tmp_path, capture_output=True)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert target.read_bytes() == proc.stdout
