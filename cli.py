@@ -50,7 +50,20 @@ RemoveBylinesOption = Annotated[
 RemoveCaptionsOption = Annotated[
     bool, typer.Option("--remove-captions", help="Also remove photo captions and credits.")
 ]
-EncodingOption = Annotated[str, typer.Option(help="Encoding of the input files.")]
+
+
+def _known_encoding(name: str) -> str:
+    """Reject an unknown --encoding before any file is read (exit 2, not one failure per record)."""
+    import codecs
+
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise typer.BadParameter(f"unknown encoding {name!r}") from None
+    return name
+
+
+EncodingOption = Annotated[str, typer.Option(help="Encoding of the input files.", callback=_known_encoding)]
 
 
 class DiffStyle(str, enum.Enum):

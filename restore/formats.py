@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .textio import decode_text
+
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".jsonl.gz": "jsonl.gz", ".csv": "csv", ".parquet": "parquet"}
 ADDED_FIELDS = ("restored_text", "edits", "spin_score", "judged_spun")
 
@@ -188,13 +190,10 @@ def _read_txt(
         yield rec
         return
     rec.pos = len(data)
-    if b"\x00" in data[:8192]:
-        rec.error = "not a text file (it contains NUL bytes)"
-    else:
-        try:
-            rec.text = data.decode(opts.encoding).removeprefix("\ufeff")
-        except UnicodeDecodeError as exc:
-            rec.error = f"not valid {opts.encoding} (byte {exc.start})"
+    try:
+        rec.text = decode_text(data, opts.encoding)
+    except (ValueError, LookupError) as exc:
+        rec.error = str(exc)
     yield rec
 
 

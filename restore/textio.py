@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 import tempfile
@@ -26,16 +27,39 @@ def read_text(path: str, encoding: str = "utf-8") -> str:
             data = p.read_bytes()
         except OSError as exc:
             raise InputError(f"restore: {name}: cannot read: {exc.strerror or exc}") from exc
-    if b"\x00" in data[:8192]:
-        raise InputError(f"restore: {name}: not a text file (it contains NUL bytes)")
+    try:
+        return decode_text(data, encoding)
+    except LookupError as exc:
+        raise InputError(f"restore: {exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"restore: {name}: {exc}") from exc
+
+
+def decode_text(data: bytes, encoding: str = "utf-8") -> str:
+    """The text in a file's bytes, without a byte order mark.
+
+    Raises ValueError saying why the bytes are not text in ``encoding`` (binary, another
+    encoding) and LookupError for an unknown encoding; callers add the file's name.
+    """
+    try:
+        wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    except LookupError as exc:
+        raise LookupError(f"unknown encoding {encoding!r}") from exc
+    if not wide:
+        if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            raise ValueError("looks like UTF-32 (it starts with a byte order mark); pass --encoding utf-32")
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ValueError("looks like UTF-16 (it starts with a byte order mark); pass --encoding utf-16")
+        if b"\x00" in data[:8192]:  # UTF-16/32 text is full of NUL bytes; other text has none
+            raise ValueError("not a text file (it contains NUL bytes)")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"restore: {name}: not valid {encoding} (byte {exc.start}); pass --encoding if it is another one"
+        raise ValueError(
+            f"not valid {encoding} (byte {exc.start}); pass --encoding if it is another one"
         ) from exc
-    except LookupError as exc:
-        raise InputError(f"restore: unknown encoding {encoding!r}") from exc
+    if "\x00" in text[:8192]:
+        raise ValueError("not a text file (it contains NUL characters)")
     return text.removeprefix("\ufeff")
 
 

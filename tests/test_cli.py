@@ -125,6 +125,7 @@ def test_threshold_controls_how_sure_an_edit_must_be():
         (lambda d: d, "is a directory"),
         (lambda d: _write(d / "blob.bin", b"\x00\x01\x02binary"), "not a text file"),
         (lambda d: _write(d / "latin.txt", "caf\u00e9 society\n".encode("latin-1")), "not valid utf-8"),
+        (lambda d: _write(d / "wide.txt", "The minister said it.\n".encode("utf-16")), "--encoding utf-16"),
     ],
 )
 def test_unreadable_input_exits_3_naming_the_file(tmp_path, make, message):
@@ -142,7 +143,15 @@ def test_encoding_option_reads_other_encodings(tmp_path):
     assert "café" in proc.stdout
 
 
+def test_encoding_option_reads_utf16_despite_its_nul_bytes(tmp_path):
+    path = _write(tmp_path / "wide.txt", "The minister said it was fine.\n".encode("utf-16"))
+    proc = run("fix", str(path), "--encoding", "utf-16", "--diff", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "The minister said it was fine.\n"
+
+
 def test_usage_errors_exit_2():
+    assert run("fix", "--encoding", "no-such-codec", "-").returncode == 2
     assert run("fix", "--diff", "sideways").returncode == 2
     assert run("fix", "--no-such-flag").returncode == 2
     assert run("fix", "a.txt", "b.txt", "-o", "x.txt").returncode == 2
