@@ -50,6 +50,29 @@ def throughput(texts: list[str], seconds: float) -> tuple[float, int, int]:
             return words * runs / elapsed, words, runs
 
 
+def unpunctuated(words: int = 5000) -> float:
+    """Words/s on one long run with no punctuation (a scraped list, a stripped transcript).
+
+    The decoder's cost per clause grows with the square of its length, so such a run must be
+    cut into pieces (tokenize.MAX_CLAUSE_TOKENS); this checks it stays near the normal rate.
+    """
+    import random
+
+    from restore import Restorer
+
+    vocab = (
+        "the minister mentioned a soiled bomb in a telephone name on sunday and officials "
+        "stated the invoice had been handed to the home after the get together"
+    ).split()
+    rng = random.Random(0)
+    text = " ".join(rng.choice(vocab) for _ in range(words)) + "\n"
+    restorer = Restorer()
+    restorer.restore("Warm up the tables and the model.", clean=False)
+    t0 = time.perf_counter()
+    restorer.restore(text, clean=False)
+    return words / (time.perf_counter() - t0)
+
+
 def startup(repeats: int = 5) -> float:
     exe = Path(sys.executable).with_name("restore")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cli import main; main()"]
@@ -84,6 +107,7 @@ def main() -> None:
     print(
         f"throughput: {rate:,.0f} words/s on one core ({len(texts)} documents, {words:,} words, {runs} passes)"
     )
+    print(f"unpunctuated: {unpunctuated():,.0f} words/s on one 5,000-word run without punctuation")
     print(f"start-up:   {startup():.2f} s for `restore fix` on a one-line input (median of 5)")
 
 

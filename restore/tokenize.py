@@ -51,16 +51,21 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def sentences(tokens: list[Token]) -> list[tuple[int, int]]:
+MAX_CLAUSE_TOKENS = 80  # longer unpunctuated runs are decoded in pieces of this many words
+
+
+def sentences(tokens: list[Token], max_tokens: int = MAX_CLAUSE_TOKENS) -> list[tuple[int, int]]:
     """Index ranges [i, j) of tokens forming one clause: the LM's unit of context.
 
     The embedded LM was trained on unpunctuated text, so "battle, the ministry said"
-    scores better as two clauses than as "battle the ministry said".
+    scores better as two clauses than as "battle the ministry said". A run with no
+    punctuation at all (a scraped list, a stripped transcript) is cut every ``max_tokens``
+    words: the decoder's cost per clause grows with the square of its length.
     """
     spans: list[tuple[int, int]] = []
     start = 0
     for i, tok in enumerate(tokens):
-        if i and tok.clause_start:
+        if i and (tok.clause_start or i - start >= max_tokens):
             spans.append((start, i))
             start = i
     if tokens:

@@ -94,3 +94,16 @@ def test_spelling_variants_are_not_synonyms():
     assert not _spelling_variant("he", "helium")
     assert not _spelling_variant("never", "ne'er", strict=False)
     assert not _spelling_variant("said", "stated")
+
+
+def test_a_long_run_without_punctuation_is_cut_into_clauses():
+    # the decoder is quadratic in a clause's length: 40,000 unpunctuated words once took an hour
+    from restore.tokenize import MAX_CLAUSE_TOKENS, sentences, tokenize
+
+    tokens = tokenize(" ".join(["the minister mentioned a soiled bomb"] * 60))
+    spans = sentences(tokens)
+    assert spans[0] == (0, MAX_CLAUSE_TOKENS)
+    assert all(j - i <= MAX_CLAUSE_TOKENS for i, j in spans)
+    assert [t for i, j in spans for t in range(i, j)] == list(range(len(tokens)))
+    # punctuation still decides where clauses end when it comes sooner
+    assert sentences(tokenize("He said it. Then he left, quickly")) == [(0, 3), (3, 6), (6, 7)]
