@@ -220,6 +220,7 @@ class CleanupRules:
     bylines: tuple[tuple[regex.Pattern, Section], ...]
     captions: tuple[tuple[regex.Pattern, Section], ...]
     agencies: tuple[str, ...]
+    phrase_prefixes: frozenset[str] = frozenset()  # every phrase's leading words, to prune spun readings
 
     # each match_* returns the section of the first rule that matches and the rule itself
 
@@ -249,7 +250,7 @@ class CleanupRules:
         """
         if words > SPUN_MAX_WORDS:
             return None
-        for reading in spun_readings(normalise_phrase(line), originals):
+        for reading in spun_readings(normalise_phrase(line), originals, viable=self.phrase_prefixes):
             # whole-line phrases only: a pattern would also see the reading's lost punctuation
             # ("Published in 1962, ..." reads as "posted in 1962, ...", which a tag pattern takes)
             match = self.match_phrase(reading)
@@ -268,17 +269,26 @@ SPUN_MAX_WORDS = 12  # longer lines are never read as spun chrome
 SPUN_READINGS = 256  # readings looked up per line (alternatives multiply)
 
 
-def spun_readings(key: str, originals: dict[str, tuple[str, ...]], limit: int = SPUN_READINGS) -> list[str]:
+def spun_readings(
+    key: str,
+    originals: dict[str, tuple[str, ...]],
+    limit: int = SPUN_READINGS,
+    viable: frozenset[str] | None = None,
+) -> list[str]:
     """Readings of a normalised line with spun words and phrases (up to 3 words) put back.
 
     Every span the table knows may or may not have been spun, so each combination is a
     reading; the line itself is not one of them. Longer spans and likelier originals first.
+    With ``viable`` (the leading words of every reading worth having), a reading is dropped
+    as soon as its start is not among them, so ordinary lines cost a few lookups.
     """
     words = key.split()
     readings: list[str] = []
 
     def walk(i: int, parts: list[str], changed: bool) -> None:
         if len(readings) >= limit:
+            return
+        if viable is not None and parts and " ".join(parts) not in viable:
             return
         if i == len(words):
             if changed:
@@ -338,7 +348,9 @@ def load_rules() -> CleanupRules:
             agencies.extend(normalise_phrase(e) for e in entries)
         else:
             captions.extend((_compile("captions.txt", e), section) for e in entries)
+    prefixes = {" ".join(key.split()[:n]) for key in phrases for n in range(1, len(key.split()) + 1)}
     return CleanupRules(
+        phrase_prefixes=frozenset(prefixes),
         phrases=phrases,
         patterns=tuple(patterns),
         appeal_headers=tuple(appeal.get("header", ())),
