@@ -375,8 +375,11 @@ def _sigmoid(x: float) -> float:
 def _fix_articles(text: str, edits: list[Edit]) -> list[Edit]:
     """Extend an edit over a preceding "a"/"an" when the new first word needs the other one."""
     fixed = []
-    taken = {(e.start, e.end) for e in edits}
-    for edit in edits:
+    edits = sorted(
+        edits, key=lambda e: e.start
+    )  # they never overlap: only the one before can hold the article
+    for index, edit in enumerate(edits):
+        before = edits[index - 1] if index else None
         gap_start = edit.start
         while gap_start > 0 and text[gap_start - 1] == " ":
             gap_start -= 1
@@ -391,7 +394,7 @@ def _fix_articles(text: str, edits: list[Edit]) -> list[Edit]:
             and (prev.start() == 0 or not text[prev.start() - 1].isalnum())
             and gap_start < edit.start
             and new_first
-            and not any(s <= prev.start() < e for s, e in taken if (s, e) != (edit.start, edit.end))
+            and not (before is not None and before.start <= prev.start() < before.end)
         ):
             article = article_for(prev.group(), new_first)
             if article != prev.group():
