@@ -252,13 +252,14 @@ all("button[data-kind]").forEach(function(b){
 });
 var view=document.getElementById("view");
 view.addEventListener("change",function(){document.body.classList.toggle("side",view.value==="side");});
+var chars=Array.from(data.source);  // offsets count code points (Python's), not UTF-16 units
 function resultText(){
-  var s=data.source,out=[],pos=0;
+  var out=[],pos=0;
   data.edits.forEach(function(e,i){
     if(!on[i])return;
-    out.push(s.slice(pos,e.start),e.after);pos=e.end;
+    out.push(chars.slice(pos,e.start).join(""),e.after);pos=e.end;
   });
-  out.push(s.slice(pos));return out.join("");
+  out.push(chars.slice(pos).join(""));return out.join("");
 }
 function save(name,text,type){
   var blob=new Blob([text],{type:type});

@@ -91,6 +91,36 @@ def test_toggle_and_download_in_a_real_browser(page_and_result, tmp_path):
     assert (tmp_path / "laptop.png").stat().st_size > 10_000
 
 
+def test_download_is_right_after_characters_outside_the_bmp(tmp_path):
+    # Python offsets count code points, JavaScript strings count UTF-16 units: 😀 is one and two
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test, but there is no Chromium at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+    from playwright import sync_api
+
+    text = (
+        "Officials feared a soiled bomb 😀😀. The minister 𝐫𝐞𝐚𝐥𝐥𝐲 mentioned it in a telephone name "
+        "on Sunday 🚀, and officers mentioned the invoice had been handed.\n"
+    )
+    result = Restorer().restore(text)
+    assert len(result.edits) >= 3
+    path = tmp_path / "emoji.html"
+    path.write_text(render_html(text, result, title="emoji.txt"), encoding="utf-8")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            page.goto(path.as_uri())
+            with page.expect_download() as info:
+                page.click("#download")
+            target = tmp_path / "download.txt"
+            info.value.save_as(target)
+        finally:
+            browser.close()
+    assert target.read_text(encoding="utf-8") == result.text
+
+
 def test_batch_writes_one_page_per_document_with_safe_names(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text(
