@@ -9,6 +9,7 @@ records failed (see OUTPUT.errors.jsonl); 130 `batch` was interrupted (--resume 
 from __future__ import annotations
 
 import enum
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -79,6 +80,16 @@ class OutputFormat(str, enum.Enum):
     json = "json"
 
 
+def _same_file(output: Path, path: str) -> bool:
+    """True if writing ``output`` would overwrite the input ``path`` (symlinks and ``./`` included)."""
+    if path == "-":
+        return False
+    try:
+        return output.exists() and os.path.samefile(output, path)
+    except OSError:
+        return False
+
+
 @app.command()
 def fix(
     paths: PathsArgument = None,
@@ -96,6 +107,12 @@ def fix(
         Path | None,
         typer.Option("-o", "--output", help="Write the result here (atomically) instead of stdout."),
     ] = None,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place", help="Overwrite each input with its result (atomically); nothing on stdout."
+        ),
+    ] = False,
     no_restore: NoRestoreOption = False,
     no_clean: NoCleanOption = False,
     threshold: ThresholdOption = None,
@@ -127,6 +144,22 @@ def fix(
         raise typer.BadParameter(
             "--apply-log replays one review: give it one input", param_hint="--apply-log"
         )
+    if in_place:
+        if output is not None:
+            raise typer.BadParameter("--in-place and -o exclude each other", param_hint="--in-place")
+        if "-" in inputs:
+            raise typer.BadParameter("--in-place needs files, not standard input", param_hint="--in-place")
+        if output_format is OutputFormat.json or diff is DiffStyle.html:
+            raise typer.BadParameter(
+                "--in-place writes the restored text over each input: use it with --format text "
+                "and without --diff html",
+                param_hint="--in-place",
+            )
+    elif output is not None and any(_same_file(output, p) for p in inputs):
+        raise typer.BadParameter(
+            f"{output} is an input; inputs are never overwritten unless you pass --in-place",
+            param_hint="-o",
+        )
     texts = [(p, read_text(p, encoding)) for p in inputs]  # fail before any work if one is unreadable
     restorer = Restorer(
         threshold=threshold,
@@ -157,6 +190,11 @@ def fix(
             write_text_atomic(
                 output, render_html(text, result, title=Path(name).name if name != "-" else "stdin")
             )
+    if in_place:
+        for name, result in results:
+            if result.edits:  # an unchanged file keeps its timestamp
+                write_text_atomic(name, result.text, encoding)
+        return
     if output_format is OutputFormat.json:
         lines = []
         for name, result in results:

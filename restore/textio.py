@@ -79,6 +79,11 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
             raise
     except OSError as exc:
         raise OutputError(f"restore: cannot write {target}: {exc.strerror or exc}") from exc
+    except UnicodeEncodeError as exc:
+        raise OutputError(
+            f"restore: cannot write {target} as {encoding}: {exc.object[exc.start : exc.end]!r} has no "
+            f"{encoding} form (the file was left as it was)"
+        ) from exc
 
 
 def _default_mode(target: Path) -> int:

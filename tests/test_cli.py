@@ -192,3 +192,32 @@ def test_unified_diff_applies_whatever_the_line_endings(tmp_path, ending):
     applied = subprocess.run(["patch", "-p1"], input=proc.stderr, cwd=tmp_path, capture_output=True)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert target.read_bytes() == proc.stdout
+
+
+def test_in_place_overwrites_each_input_and_prints_nothing(tmp_path):
+    spun = "The minister mentioned a soiled bomb in a telephone name.\n"
+    first, second, clean = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    first.write_text(spun, encoding="utf-8")
+    second.write_text(spun, encoding="utf-8")
+    clean.write_text("The council met on Tuesday.\n", encoding="utf-8")
+    before = clean.stat().st_mtime_ns
+    proc = run("fix", str(first), str(second), str(clean), "--in-place", "--diff", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    for path in (first, second):
+        assert "dirty bomb" in path.read_text(encoding="utf-8")
+    assert clean.stat().st_mtime_ns == before  # nothing to change: not rewritten
+
+
+def test_output_onto_an_input_is_refused_without_in_place(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("The minister mentioned a soiled bomb.\n", encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    for out in (str(target), str(link)):
+        proc = run("fix", str(target), "-o", out)
+        assert proc.returncode == 2 and "--in-place" in proc.stderr
+    assert target.read_text(encoding="utf-8") == "The minister mentioned a soiled bomb.\n"
+    assert run("fix", "-", "--in-place", stdin="x\n").returncode == 2
+    assert run("fix", str(target), "--in-place", "-o", str(tmp_path / "o.txt")).returncode == 2
+    assert run("fix", str(target), "--in-place", "--format", "json").returncode == 2
