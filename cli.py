@@ -371,6 +371,10 @@ def review(
 
     if in_place and output is not None:
         raise typer.BadParameter("--in-place and -o exclude each other", param_hint="--in-place")
+    if output is not None and _same_file(output, str(path)):
+        raise typer.BadParameter(
+            f"{output} is the input; it is never overwritten unless you pass --in-place", param_hint="-o"
+        )
     if str(path) == "-":
         raise typer.BadParameter(
             "review reads its keys from standard input: give it a file", param_hint="PATH"

@@ -33,7 +33,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import EXIT_INTERRUPTED, EXIT_RECORDS_FAILED, InputError, OutputError, RestoreError
+from .errors import EXIT_INTERRUPTED, EXIT_RECORDS_FAILED, InputError, OutputError, RestoreError, UsageError
 from .formats import (
     ErrorLog,
     Output,
@@ -158,13 +158,13 @@ def find_sources(input_path: Path, output: Path) -> tuple[list[Source], int]:
 def _check_paths(input_path: Path, output: Path) -> None:
     src, dst = input_path.resolve(), output.resolve()
     if src == dst:
-        raise RestoreError("restore: OUTPUT is INPUT; inputs are never modified, pick another OUTPUT")
+        raise UsageError("restore: OUTPUT is INPUT; inputs are never modified, pick another OUTPUT")
     if input_path.is_dir() and (dst == src or src in dst.parents):
-        raise RestoreError("restore: OUTPUT is inside the INPUT directory; pick a path outside it")
+        raise UsageError("restore: OUTPUT is inside the INPUT directory; pick a path outside it")
     if input_path.is_dir() and output.exists() and not output.is_dir():
-        raise RestoreError(f"restore: {output}: INPUT is a directory, so OUTPUT must be one too")
+        raise UsageError(f"restore: {output}: INPUT is a directory, so OUTPUT must be one too")
     if input_path.is_file() and output.is_dir():
-        raise RestoreError(f"restore: {output}: is a directory; INPUT is a file, so OUTPUT names a file")
+        raise UsageError(f"restore: {output}: is a directory; INPUT is a file, so OUTPUT names a file")
 
 
 def state_path(output: Path) -> Path:
@@ -437,7 +437,7 @@ class BatchRun:
         state = None
         if self.state_file.exists():
             if not self.opts.resume and not self.opts.force:
-                raise RestoreError(
+                raise UsageError(
                     f"restore: {self.output}: an interrupted run left its state here; "
                     "pass --resume to continue it or --force to start over"
                 )
@@ -449,15 +449,15 @@ class BatchRun:
                 mine = {k: state.get(k) for k in self.identity}
                 if mine != self.identity:
                     changed = [k for k in self.identity if state.get(k) != self.identity[k]]
-                    raise RestoreError(
+                    raise UsageError(
                         f"restore: cannot resume: the {' and '.join(changed)} changed since the interrupted run; "
                         "pass --force to start over"
                     )
         elif self.opts.resume and self.output.exists():
-            raise RestoreError(f"restore: {self.output}: no interrupted run to resume (it may be complete)")
+            raise UsageError(f"restore: {self.output}: no interrupted run to resume (it may be complete)")
         elif self.output.exists() and not self.opts.force:
             if self.output.is_file() or any(self.output.iterdir()):
-                raise RestoreError(f"restore: {self.output}: already exists; pass --force to overwrite it")
+                raise UsageError(f"restore: {self.output}: already exists; pass --force to overwrite it")
         return state
 
     def _checkpoint(self, *, finalizing: bool = False) -> None:

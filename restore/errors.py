@@ -18,6 +18,12 @@ class RestoreError(Exception):
     exit_code = 1
 
 
+class UsageError(RestoreError):
+    """The command cannot run as asked (conflicting paths or options); found after argument parsing."""
+
+    exit_code = EXIT_USAGE
+
+
 class InputError(RestoreError):
     """An input could not be read as text; the message names the file."""
 

@@ -17,7 +17,7 @@ from conftest import ROOT
 
 from restore import batch as batch_mod
 from restore.batch import BatchOptions, BatchRun, run_batch, state_path
-from restore.errors import EXIT_RECORDS_FAILED, RestoreError
+from restore.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RestoreError, UsageError
 from restore.formats import safe_relpath, sidecar_path
 
 SPUN = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
@@ -234,13 +234,16 @@ def test_refuses_unsafe_or_ambiguous_outputs(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.txt").write_text(doc(0), encoding="utf-8")
-    with pytest.raises(RestoreError, match="inside the INPUT"):
+    with pytest.raises(UsageError, match="inside the INPUT"):  # exit 2, like any usage error
         run_batch(src, src / "out", opts())
     run_batch(src, tmp_path / "out", opts())
-    with pytest.raises(RestoreError, match="already exists"):
+    with pytest.raises(UsageError, match="already exists"):
         run_batch(src, tmp_path / "out", opts())
-    with pytest.raises(RestoreError, match="no interrupted run"):
+    with pytest.raises(UsageError, match="no interrupted run"):
         run_batch(src, tmp_path / "out", opts(resume=True))
+    with pytest.raises(UsageError, match="OUTPUT is INPUT"):
+        run_batch(src / "a.txt", src / "a.txt", opts())
+    assert UsageError.exit_code == EXIT_USAGE
     assert run_batch(src, tmp_path / "out", opts(force=True)).exit_code == 0
 
 

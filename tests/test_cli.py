@@ -218,6 +218,8 @@ def test_output_onto_an_input_is_refused_without_in_place(tmp_path):
         proc = run("fix", str(target), "-o", out)
         assert proc.returncode == 2 and "--in-place" in proc.stderr
     assert target.read_text(encoding="utf-8") == "The minister mentioned a soiled bomb.\n"
+    assert run("review", str(target), "-o", str(link), stdin="A").returncode == 2
+    assert target.read_text(encoding="utf-8") == "The minister mentioned a soiled bomb.\n"
     assert run("fix", "-", "--in-place", stdin="x\n").returncode == 2
     assert run("fix", str(target), "--in-place", "-o", str(tmp_path / "o.txt")).returncode == 2
     assert run("fix", str(target), "--in-place", "--format", "json").returncode == 2
