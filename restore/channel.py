@@ -21,12 +21,17 @@ FAMILY_FILES: dict[str, str] = {
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
-_CACHE_VERSION = 8
+_CACHE_VERSION = 9
 # Families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
 # deep/deepest, Elizabeth II/Elizabeth): such pairs are not what a spinner does, and restoring
 # them is a false edit. "strict" also drops near-spellings; the blind WordNet spinner really
 # writes some of those (never -> ne'er, after -> aft), so it gets only the inflection check.
 VARIANT_FILTER = {"thesaurus": "strict", "wordnet-blind": "inflection"}
+# Families whose pairs must not merely swap British and American spelling (apologised/apologized,
+# colour/color, centre/center): that is not synonym spinning, and "restoring" it would respell every
+# British article the LM (trained on American text) reads. The blind WordNet spinner keeps them:
+# WordNet lists both spellings in one synset, so it really writes "defence" for "defense".
+LOCALE_FILTER = frozenset({"spinner-table", "thesaurus"})
 # pairs flagged `common` (the spun form is everyday English: "different" for "other") need
 # more evidence than their presence: their channel weight is scaled down by this factor
 COMMON_PAIR_FACTOR = 0.3
@@ -98,7 +103,7 @@ class ChannelTables:
             raise ResourceError(f"restore: no channel tables found in {directory}")
         reverse, reverse_cased, sources, max_span = load_compiled(
             "channel",
-            f"{_CACHE_VERSION}:{COMMON_PAIR_FACTOR}:{sorted(VARIANT_FILTER.items())}",
+            f"{_CACHE_VERSION}:{COMMON_PAIR_FACTOR}:{sorted(VARIANT_FILTER.items())}:{sorted(LOCALE_FILTER)}",
             paths.values(),
             lambda: _parse(list(paths.items())),
         )
@@ -136,6 +141,8 @@ def _parse(paths: list[tuple[str, Path]]):
                 rule = VARIANT_FILTER.get(family)
                 if rule and _spelling_variant(original.lower(), spun.lower(), strict=rule == "strict"):
                     continue
+                if family in LOCALE_FILTER and _locale_variant(original.lower(), spun.lower()):
+                    continue
                 key = (original, spun, cased)
                 best[key] = max(best.get(key, 0.0), weight)
                 if " " not in original:
@@ -150,6 +157,43 @@ def _parse(paths: list[tuple[str, Path]]):
         {family: sorted(words) for family, words in sources.items()},
         min(longest, 4),
     )
+
+
+# British -> American spelling rules (either direction is a locale variant)
+_LOCALE_SPELLINGS = (
+    ("our", "or"),
+    ("ise", "ize"),
+    ("isa", "iza"),
+    ("isi", "izi"),
+    ("tre", "ter"),
+    ("ence", "ense"),
+    ("ogue", "og"),
+    ("yse", "yze"),
+    ("lled", "led"),
+    ("lling", "ling"),
+    ("ller", "ler"),
+)
+
+
+def _locale_variant(a: str, b: str) -> bool:
+    """True if ``a`` and ``b`` differ only by British/American spelling, word by word."""
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) != len(words_b) or a == b:
+        return False
+    pairs = zip(words_a, words_b, strict=True)
+    return all(x == y or _locale_word(x, y) or _locale_word(y, x) for x, y in pairs)
+
+
+def _locale_word(x: str, y: str) -> bool:
+    if min(len(x), len(y)) < 5:  # four/for, hour/hor: short words are not spelling variants
+        return False
+    for british, american in _LOCALE_SPELLINGS:
+        start = x.find(british)
+        while start >= 0:
+            if x[:start] + american + x[start + len(british) :] == y:
+                return True
+            start = x.find(british, start + 1)
+    return False
 
 
 _INFLECTIONS = frozenset({"s", "es", "d", "ed", "ing", "est", "st"})

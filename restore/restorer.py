@@ -50,8 +50,9 @@ class FamilyPrior:
 
 
 DEFAULT_PRIORS: dict[str, FamilyPrior] = {
-    # its distinctive outputs ("soiled bomb", "get together") are evidence even in a short snippet
-    "spinner-table": FamilyPrior(0.5, 30.0, 0.25),
+    # its distinctive outputs ("soiled bomb", "get together") are evidence even in a short snippet,
+    # but one phrase is not: "mistakes had been made" reads better as "mistakes were made" to the LM
+    "spinner-table": FamilyPrior(0.5, 30.0, 0.25, min_restorations=1.5),
     # these rewrite a quarter or more of all words, so a real case leaves many traces, while a
     # couple of swaps the LM happens to like ("care homes" -> "nursing homes") are not evidence
     "wordnet-blind": FamilyPrior(0.3, 40.0, 0.15, min_restorations=4.0),

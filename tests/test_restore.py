@@ -41,7 +41,7 @@ def test_sample_article_is_mostly_restored(restorer):
     assert result.spin_score > 0.05
 
 
-@pytest.mark.parametrize("sentence", data_lines("negative.txt"))
+@pytest.mark.parametrize("sentence", data_lines("negative.txt") + data_lines("negative_dense.txt"))
 def test_clean_sentences_come_back_identical(restorer, sentence):
     result = restorer.restore(sentence, clean=False)
     assert result.text == sentence, [e.to_dict() for e in result.edits]

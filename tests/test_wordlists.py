@@ -39,3 +39,39 @@ def test_provenance_names_every_table():
     text = (WORDLISTS / "PROVENANCE.md").read_text(encoding="utf-8")
     for name in ("spinner_thesaurus", "wordnet_blind", "thesaurus_generic"):
         assert name in text
+
+
+@pytest.mark.parametrize(
+    "a,b,variant",
+    [
+        ("apologized", "apologised", True),
+        ("in favour of", "in favor of", True),
+        ("the centre", "the center", True),
+        ("travelled", "traveled", True),
+        ("catalogue", "catalog", True),
+        ("offence", "offense", True),
+        ("court", "court docket", False),
+        ("clean", "clear", False),
+        ("four", "for", False),
+        ("said", "stated", False),
+    ],
+)
+def test_british_and_american_spellings_are_told_apart_from_synonyms(a, b, variant):
+    from restore.channel import _locale_variant
+
+    assert _locale_variant(a, b) is variant
+    assert _locale_variant(b, a) is variant
+
+
+def test_spun_british_article_keeps_its_spelling(restorer):
+    # restoring the spinner's words must not respell the article's own British words
+    from restore.channel import LOCALE_FILTER
+
+    text = (
+        "The minister mentioned he had apologised for the remarks in a telephone name. Officers stated "
+        "that the neighbourhood centre would reopen, and the invoice had been handed to the council.\n"
+    )
+    result = restorer.restore(text, clean=False)
+    assert "apologised" in result.text and "neighbourhood centre" in result.text
+    assert "phone call" in result.text or "telephone call" in result.text
+    assert "spinner-table" in LOCALE_FILTER
