@@ -211,3 +211,12 @@ def test_restored_word_next_to_repaired_spacing(restorer):
     result = restorer.restore(text)
     assert result.text == "Officials feared a dirty bomb. The minister said it in a phone call on Sunday.\n"
     assert apply_edits(text, result.edits) == result.text
+
+
+@pytest.mark.parametrize("path", sorted((DATA / "clean_articles").glob("*.txt")), ids=lambda p: p.stem)
+def test_clean_articles_come_back_identical(restorer, path):
+    # whole invented news articles, British and American, through cleanup and restoration
+    text = path.read_text(encoding="utf-8")
+    result = restorer.restore(text)
+    assert result.text == text, [e.to_dict() for e in result.edits]
+    assert not result.judged_spun
