@@ -5,12 +5,25 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
+import unicodedata
 
 from .edits import Edit
 
 # One palette for every rendering (terminal and HTML use the same meaning per kind).
 KIND_STYLE = {"restore": ("31", "32"), "clean": ("31;2", "32"), "repair": ("33", "32")}
 _RESET = "\x1b[0m"
+
+
+def cells(text: str) -> int:
+    """Terminal columns ``text`` takes: wide East Asian characters and emoji take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0f":
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
 
 
 def printable(text: str) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .edits import Edit, apply_edits
 from .errors import InputError
-from .render import KIND_STYLE, printable
+from .render import KIND_STYLE, cells, printable
 
 LOG_FORMAT = "restore-review-log"
 LOG_VERSION = 1
@@ -208,11 +208,11 @@ def _wrap(segments: list[tuple[str, str]], width: int, color: bool, indent: str 
                 continue
             if token.isspace() and col == len(indent):
                 continue
-            if not token.isspace() and col + len(token) > width and col > len(indent):
+            if not token.isspace() and col + cells(token) > width and col > len(indent):
                 out.append("\n" + indent)
                 col = len(indent)
             out.append(f"\x1b[{sgr}m{token}{_RESET}" if color and sgr else token)
-            col += len(token)
+            col += cells(token)
     return "".join(out)
 
 

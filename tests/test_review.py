@@ -193,3 +193,14 @@ def test_context_shows_accepted_edits_as_they_will_read():
     review.decisions[0] = ACCEPT
     screen = render_edit(review, 2, color=False)
     assert "The mayor said a soiled bomb in a [-telephone name-]{+phone call+}" in screen
+
+
+def test_context_wraps_by_terminal_columns_not_characters():
+    # CJK characters and emoji take two columns each: wrapping by len() overran the screen
+    from restore.render import cells
+    from restore.review import _wrap
+
+    assert (cells("abc"), cells("日本語"), cells("😀"), cells("e\u0301")) == (3, 6, 2, 1)
+    out = _wrap([("日本語の記事 " * 10, "")], 30, False)
+    assert max(cells(line) for line in out.split("\n")) <= 30
+    assert out.count("\n") >= 4
