@@ -193,7 +193,9 @@ def fix(
     if in_place:
         for name, result in results:
             if result.edits:  # an unchanged file keeps its timestamp
-                write_text_atomic(name, result.text, encoding)
+                with open(name, "rb") as fh:  # a UTF-8 byte order mark the reader dropped goes back
+                    bom = "\ufeff" if fh.read(3) == b"\xef\xbb\xbf" else ""
+                write_text_atomic(name, bom + result.text, encoding)
         return
     if output_format is OutputFormat.json:
         lines = []

@@ -207,6 +207,10 @@ def test_in_place_overwrites_each_input_and_prints_nothing(tmp_path):
     for path in (first, second):
         assert "dirty bomb" in path.read_text(encoding="utf-8")
     assert clean.stat().st_mtime_ns == before  # nothing to change: not rewritten
+    marked = tmp_path / "bom.txt"
+    marked.write_bytes(b"\xef\xbb\xbf" + spun.encode("utf-8"))
+    assert run("fix", str(marked), "--in-place").returncode == 0
+    assert marked.read_bytes().startswith(b"\xef\xbb\xbfThe minister said")
 
 
 def test_output_onto_an_input_is_refused_without_in_place(tmp_path):
