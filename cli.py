@@ -8,6 +8,7 @@ records failed (see OUTPUT.errors.jsonl); 130 `batch` was interrupted (--resume 
 
 from __future__ import annotations
 
+import codecs
 import enum
 import os
 import sys
@@ -194,7 +195,8 @@ def fix(
         for name, result in results:
             if result.edits:  # an unchanged file keeps its timestamp
                 with open(name, "rb") as fh:  # a UTF-8 byte order mark the reader dropped goes back
-                    bom = "\ufeff" if fh.read(3) == b"\xef\xbb\xbf" else ""
+                    plain_utf8 = codecs.lookup(encoding).name == "utf-8"  # (utf-8-sig writes its own)
+                    bom = "\ufeff" if plain_utf8 and fh.read(3) == codecs.BOM_UTF8 else ""
                 write_text_atomic(name, bom + result.text, encoding)
         return
     if output_format is OutputFormat.json:
