@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -526,7 +526,11 @@ def _optional_kind(line: _Line, match: tuple[Section, str], remove: bool, confid
 
 
 def _classify(
-    lines: list[_Line], rules: CleanupRules, options: CleanOptions, evidence: Boilerplate | None
+    lines: list[_Line],
+    rules: CleanupRules,
+    options: CleanOptions,
+    evidence: Boilerplate | None,
+    spun_originals: Callable[[], dict[str, tuple[str, ...]]],
 ) -> None:
     for line in lines:
         if line.blank:
@@ -534,7 +538,7 @@ def _classify(
         text, words = _BULLET.sub("", line.stripped), line.words
         match = rules.match_phrase(text) or rules.match_pattern(text, words)
         if match is None and words <= SPUN_MAX_WORDS and options.spun_chrome:
-            match = rules.match_spun(text, words, spinner_originals())
+            match = rules.match_spun(text, words, spun_originals())
         section = match[0] if match else None
         if section is not None and section.keep:
             _set(line, PROTECT, "", 0.0)
@@ -870,11 +874,16 @@ def clean_text(
     text: str,
     options: CleanOptions = CleanOptions(),  # noqa: B008 - frozen, immutable
     evidence: Boilerplate | None = None,
+    spun_originals: Callable[[], dict[str, tuple[str, ...]]] = spinner_originals,
 ) -> CleanResult:
-    """Remove chrome lines and repair characters/whitespace; every change is an Edit."""
+    """Remove chrome lines and repair characters/whitespace; every change is an Edit.
+
+    ``spun_originals`` gives the spinner's substitutions reversed, called only when a short
+    line needs them (a Restorer passes the tables it already loaded).
+    """
     rules = load_rules()
     lines = _split_lines(text)
-    _classify(lines, rules, options, evidence)
+    _classify(lines, rules, options, evidence, spun_originals)
     _protect_title(lines)
     _expand_labels(lines)
     _edge_runs(lines)

@@ -72,6 +72,16 @@ class Restorer:
         self._device = getattr(device, "value", device) or "auto"
 
     @cached_property
+    def tables(self) -> ChannelTables:
+        """The channel tables, loaded once for restoration and for reading spun chrome in cleanup."""
+        return ChannelTables.load(self._tables_dir)
+
+    @cached_property
+    def spun_originals(self) -> dict[str, tuple[str, ...]]:
+        """What the fixed-table spinner writes -> what it writes it for (cleanup's spun-chrome reading)."""
+        return self.tables.originals_by_spun("spinner-table")
+
+    @cached_property
     def span_restorer(self) -> SpanRestorer:
         lm = NgramScorer(self._lm_path, unigram_adaptation=self.settings.unigram_adaptation)
         rescorer = None
@@ -79,7 +89,7 @@ class Restorer:
             from .mlm import MaskedLMRescorer
 
             rescorer = MaskedLMRescorer.load(self._model, self._device)
-        return SpanRestorer(ChannelTables.load(self._tables_dir), lm, self.settings, rescorer=rescorer)
+        return SpanRestorer(self.tables, lm, self.settings, rescorer=rescorer)
 
     def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:
         """Clean then restore ``text``; every edit is reported against ``text`` itself."""
@@ -88,7 +98,8 @@ class Restorer:
         if clean:
             from .clean import CleanOptions, clean_text
 
-            cleaned = clean_text(text, self._clean_options or CleanOptions(), evidence)
+            options = self._clean_options or CleanOptions()
+            cleaned = clean_text(text, options, evidence, spun_originals=lambda: self.spun_originals)
             edits = list(cleaned.edits)
             working = cleaned.text
         spin = SpinEstimate()
