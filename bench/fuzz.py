@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -27,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-MARK = re.compile(r"\{([^{}]*?)(=>|~>)([^{}]*)\}")
 CHROME = [
     "Share",
     "Supply hyperlink",
@@ -44,17 +43,15 @@ CHROME = [
 
 
 def load_texts(corpus: Path) -> list[str]:
-    texts = []
+    """bench/speed.py's documents (spun gold sides and clean text, else the sample), plus .lines pages."""
+    from speed import load_texts as documents
+
+    texts = documents(corpus)
     if corpus.is_dir():
-        for path in sorted(corpus.iterdir()):
+        for path in sorted(corpus.glob("*.lines")):
             raw = path.read_text(encoding="utf-8")
-            if path.suffix == ".gold":
-                texts.append(MARK.sub(lambda m: m.group(1), raw))
-            elif path.suffix == ".lines":
-                texts.append("\n".join(line.split("\t", 1)[1] for line in raw.split("\n") if "\t" in line))
-            elif path.suffix == ".txt":
-                texts.append(raw)
-    return texts or [(ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")]
+            texts.append("\n".join(line.split("\t", 1)[1] for line in raw.split("\n") if "\t" in line))
+    return texts
 
 
 REPLACEMENTS = {  # mutation -> (old, new): the first n occurrences are replaced
