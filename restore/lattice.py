@@ -49,6 +49,8 @@ def build_lattice(tokens: list[Token], tables: ChannelTables) -> list[list[Arc]]
     arcs: list[list[Arc]] = [[Arc(i, i + 1, (_lm_word(tok),))] for i, tok in enumerate(tokens)]
     n = len(tokens)
     for i in range(n):
+        if tokens[i].opaque:
+            continue  # an address is never rewritten (and phrases stop at one: joined is False)
         for length in range(1, tables.max_span + 1):
             j = i + length
             if j > n or (length > 1 and not tokens[j - 1].joined):

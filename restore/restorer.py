@@ -206,7 +206,11 @@ class SpanRestorer:
             if has_alternatives(arcs):
                 lattices.append(Sentence(i, sent_tokens, arcs))
             else:
-                doc_words.update(tok.norm for tok in sent_tokens if self.tables.source_families(tok.norm))
+                doc_words.update(
+                    tok.norm
+                    for tok in sent_tokens
+                    if not tok.opaque and self.tables.source_families(tok.norm)
+                )
         families = self.tables.families
         rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
         for _ in range(EM_ROUNDS):

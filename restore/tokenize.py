@@ -14,6 +14,21 @@ WORD = regex.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END = regex.compile(r"[.!?…]|\n")
 _CLAUSE_BREAK = regex.compile(r"[.!?…,;:()\[\]\"“”—–]|\n")
 _PLAIN_GAP = regex.compile(r"[ \t\u00a0]+")
+# Text that is an address, not prose: a spinner leaves it alone, and rewriting a word in it
+# breaks a link ("…/minister-mentioned-talks" is a different page from "…/minister-said-talks").
+_TLD = r"(?:com|org|net|gov|edu|int|mil|info|biz|news|io|co|uk|us|ca|au|de|fr|eu|in|ie|nz|me|tv|ly|gl)"
+_OPAQUE = regex.compile(
+    r"""(?:https?|ftp)://\S+"""  # URLs with a scheme
+    r"""|www\.\S+"""
+    r"""|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"""  # e-mail addresses
+    r"""|(?<![\w@#])[@#]\w+"""  # @handles and #hashtags
+    # bare domains, with a path; the ending is lowercase, as "early.In" is a missing space
+    rf"""|(?<![\w.@/-])[\w-]+(?:\.[\w-]+)*\.(?-i:{_TLD})(?![\w-])(?:/\S*)?"""
+    # file names
+    r"""|(?<![\w.])[\w-]+(?:\.[\w-]+)*\.(?:pdf|docx?|xlsx?|pptx?|csv|txt|json|xml|jpe?g|png|gif|svg|mp[34]|zip|html?|php|aspx?)\b""",
+    regex.IGNORECASE,
+)
+_TRAILING = ".,;:!?)]}\"'’”»"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +39,7 @@ class Token:
     sentence_start: bool  # a sentence end or a line break lies between this token and the previous one
     clause_start: bool  # ... or clause punctuation (comma, colon, quote, bracket, dash): a new LM context
     joined: bool  # only spaces separate it from the previous token (so the two may form a phrase)
+    opaque: bool = False  # part of a URL, e-mail address, handle, hashtag or file name: never rewritten
 
     @property
     def norm(self) -> str:
@@ -31,10 +47,32 @@ class Token:
         return self.text.lower().replace("’", "'")
 
 
+def opaque_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of URLs, e-mail addresses, handles, hashtags and file names.
+
+    Sentence punctuation after an address ("see example.com.") is not part of it.
+    """
+    spans = []
+    for match in _OPAQUE.finditer(text):
+        end = match.end()
+        while end > match.start() + 1 and text[end - 1] in _TRAILING:
+            end -= 1
+        spans.append((match.start(), end))
+    return spans
+
+
 def tokenize(text: str) -> list[Token]:
+    """Word tokens of ``text``; a token inside an address is opaque and stands as its own clause,
+    so it neither changes nor serves as LM context for the prose around it."""
     tokens: list[Token] = []
     prev_end = 0
+    spans = opaque_spans(text)
+    k = 0
+    after_opaque = False
     for match in WORD.finditer(text):
+        while k < len(spans) and spans[k][1] <= match.start():
+            k += 1
+        opaque = k < len(spans) and spans[k][0] < match.end()
         gap = text[prev_end : match.start()]
         first = not tokens
         tokens.append(
@@ -43,10 +81,12 @@ def tokenize(text: str) -> list[Token]:
                 start=match.start(),
                 end=match.end(),
                 sentence_start=first or bool(_SENTENCE_END.search(gap)),
-                clause_start=first or bool(_CLAUSE_BREAK.search(gap)),
-                joined=not first and bool(_PLAIN_GAP.fullmatch(gap)),
+                clause_start=first or opaque or after_opaque or bool(_CLAUSE_BREAK.search(gap)),
+                joined=not first and not opaque and not after_opaque and bool(_PLAIN_GAP.fullmatch(gap)),
+                opaque=opaque,
             )
         )
+        after_opaque = opaque
         prev_end = match.end()
     return tokens
 

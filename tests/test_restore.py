@@ -220,3 +220,47 @@ def test_clean_articles_come_back_identical(restorer, path):
     result = restorer.restore(text)
     assert result.text == text, [e.to_dict() for e in result.edits]
     assert not result.judged_spun
+
+
+@pytest.mark.parametrize(
+    ("text", "addresses"),
+    [
+        (
+            "Read https://example.com/news/minister-mentioned-talks, then",
+            ["https://example.com/news/minister-mentioned-talks"],
+        ),
+        ("(see www.example.org/soiled-bomb).", ["www.example.org/soiled-bomb"]),
+        ("write to press@home-office.example.", ["press@home-office.example"]),
+        ("follow @MentionedNews and #SoiledBomb today", ["@MentionedNews", "#SoiledBomb"]),
+        ("on bbc.co.uk/news/final-report today", ["bbc.co.uk/news/final-report"]),
+        ("the file final-report.pdf was", ["final-report.pdf"]),
+        ("He left early.In the end he stayed.", []),
+        ("The U.S. and e.g. Co-operation stay prose.", []),
+    ],
+)
+def test_addresses_are_found_and_their_words_are_opaque(text, addresses):
+    from restore.tokenize import opaque_spans, tokenize
+
+    spans = opaque_spans(text)
+    assert [text[s:e] for s, e in spans] == addresses
+    for tok in tokenize(text):
+        assert tok.opaque == any(s <= tok.start < e for s, e in spans), tok
+
+
+def test_words_inside_addresses_are_never_restored(restorer):
+    text = (
+        "Officials mentioned the soiled bomb claims were false, and the minister advised the get together "
+        "to wait. Read more at https://example.com/news/minister-mentioned-soiled-bomb-claims or "
+        "www.example.org/get-together-mentioned, write to mentioned.soiled@example.com, "
+        "or follow #SoiledBomb and @MentionedDaily."
+    )
+    result = restorer.restore(text, clean=False)
+    assert "the minister told the party to wait" in result.text  # the prose is restored
+    for address in (
+        "https://example.com/news/minister-mentioned-soiled-bomb-claims",
+        "www.example.org/get-together-mentioned",
+        "mentioned.soiled@example.com",
+        "#SoiledBomb",
+        "@MentionedDaily",
+    ):
+        assert address in result.text
