@@ -806,7 +806,7 @@ def _ftfy_reason(explanation) -> str:
 
 def _diff_edits(offset: int, old: str, new: str, reason: str, confidence: float) -> list[Edit]:
     """Replacement spans turning ``old`` into ``new``, word by word (a reviewer sees
-    "cafÃ©" -> "café" and "&amp;" -> "&", not stray characters)."""
+    "&amp;" -> "&", not stray characters), less the letters a word keeps ("Caf" of "CafÃ©")."""
     a, b = _PIECES.findall(old), _PIECES.findall(new)
     a_pos, b_pos = [0], [0]
     for piece in a:
@@ -819,6 +819,17 @@ def _diff_edits(offset: int, old: str, new: str, reason: str, confidence: float)
         if tag == "equal":
             continue
         s1, s2, t1, t2 = a_pos[i1], a_pos[i2], b_pos[j1], b_pos[j2]
+        # letters both sides share stay outside the edit: in "&quot;soiled" -> '"soiled' only the
+        # entity changes, so restoring "soiled" (an edit of its own) does not collide with it
+        while s1 < s2 and t1 < t2 and old[s1] == new[t1] and old[s1].isalnum():
+            s1, t1 = s1 + 1, t1 + 1
+        while (
+            s2 > s1
+            and t2 > t1
+            and old[s2 - 1] == new[t2 - 1]
+            and (old[s2 - 1].isalnum() or old[s2 - 1] in ".,;:!?")
+        ):
+            s2, t2 = s2 - 1, t2 - 1
         edits.append(Edit(offset + s1, offset + s2, old[s1:s2], new[t1:t2], "repair", reason, confidence))
     return edits
 

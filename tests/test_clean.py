@@ -337,7 +337,7 @@ def test_repair_fixture_exact_output():
     check_edits(text, result)
     assert result.text == expected
     repairs = {(e.before, e.after): e.reason for e in result.edits if e.kind == "repair"}
-    assert repairs[("cafÃ©", "café")] == "ftfy:mojibake"
+    assert repairs[("Ã©", "é")] == "ftfy:mojibake"
     assert repairs[("&amp;", "&")] == "ftfy:unescape_html"
     assert repairs[("   ", "")] == "whitespace:trailing"
     assert repairs[("  ", " ")] == "whitespace:space-run"
@@ -345,12 +345,26 @@ def test_repair_fixture_exact_output():
     assert {"whitespace:blank-after-removal", "whitespace:blank-lines", "whitespace:leading"} <= reasons
 
 
-def test_repairs_are_word_sized_and_quotes_stay_curly():
+def test_repairs_cover_only_what_changes_and_quotes_stay_curly():
     text = "It’s “fine”: Itâ€™s a cafÃ© &amp; bar, said O&#8217;Neill.\n"
     result = clean_text(text)
     check_edits(text, result)
     assert result.text == "It’s “fine”: It’s a café & bar, said O’Neill.\n"
-    assert [e.before for e in result.edits] == ["Itâ€™s", "cafÃ©", "&amp;", "O&#8217;Neill."]
+    # whole entities and mojibake sequences, but not the letters around them
+    assert [e.before for e in result.edits] == ["â€™", "Ã©", "&amp;", "&#8217;"]
+
+
+def test_a_word_next_to_a_repair_is_still_restored(restorer):
+    # scraped text often wraps a quote in entities or mojibake: the quoted words are restored too
+    text = (
+        "Officers mentioned the &quot;soiled bomb&quot; claims were false. The minister advised the "
+        "get together that the invoice had been sent to the White Home, â€œsoiled bombâ€\x9d and all.\n"
+    )
+    result = restorer.restore(text)
+    assert result.text == (
+        'Officers said the "dirty bomb" claims were false. The minister told the '
+        "party that the bill had been sent to the White House, “dirty bomb” and all.\n"
+    ), [e.to_dict() for e in result.edits]
 
 
 def test_options_turn_repairs_off():
