@@ -55,7 +55,7 @@ def build_lattice(tokens: list[Token], tables: ChannelTables) -> list[list[Arc]]
             j = i + length
             if j > n or (length > 1 and not tokens[j - 1].joined):
                 break
-            span_text = " ".join(tok.text for tok in tokens[i:j])
+            span_text = " ".join(tok.plain for tok in tokens[i:j])
             if any(c.isdigit() for c in span_text):
                 break  # numbers: "4" for "four" is harmless, and the LM cannot judge digits
             suffix = ""

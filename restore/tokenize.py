@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 import regex
 
-WORD = regex.compile(r"\w+(?:['’]\w+)*")
+# Invisible characters a scraped word may hold (soft hyphen, zero-width space/joiners, word
+# joiner, BOM): "men\u00adtioned" is one word, the way a reader sees it.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+WORD = regex.compile(rf"\w+(?:[{INVISIBLE}]+\w+)*(?:['’]\w+(?:[{INVISIBLE}]+\w+)*)*")
+_STRIP_INVISIBLE = str.maketrans("", "", INVISIBLE)
 _SENTENCE_END = regex.compile(r"[.!?…]|\n")
 _CLAUSE_BREAK = regex.compile(r"[.!?…,;:()\[\]\"“”—–]|\n")
 _PLAIN_GAP = regex.compile(r"[ \t\u00a0]+")
@@ -42,9 +46,14 @@ class Token:
     opaque: bool = False  # part of a URL, e-mail address, handle, hashtag or file name: never rewritten
 
     @property
+    def plain(self) -> str:
+        """The word as it reads: without invisible characters such as soft hyphens."""
+        return self.text.translate(_STRIP_INVISIBLE)
+
+    @property
     def norm(self) -> str:
         """Lowercase form with typographic apostrophes made plain, as tables and the LM store words."""
-        return self.text.lower().replace("’", "'")
+        return self.plain.lower().replace("’", "'")
 
 
 def opaque_spans(text: str) -> list[tuple[int, int]]:

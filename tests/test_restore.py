@@ -264,3 +264,17 @@ def test_words_inside_addresses_are_never_restored(restorer):
         "@MentionedDaily",
     ):
         assert address in result.text
+
+
+def test_invisible_characters_inside_a_word_do_not_hide_it(restorer):
+    # scraped pages keep soft hyphens and zero-width spaces inside words; a reader sees one word
+    text = (
+        "Officers men\u00adtioned the soiled bomb claims were false, and the minister ad\u200bvised the "
+        "get together to wait. The invoice had been sent to the White Home by a care\u00adful aide.\n"
+    )
+    result = restorer.restore(text, clean=False)
+    assert result.text == (
+        "Officers said the dirty bomb claims were false, and the minister told the party to wait. "
+        "The bill had been sent to the White House by a care\u00adful aide.\n"
+    ), [e.to_dict() for e in result.edits]
+    assert {e.before for e in result.edits} >= {"men\u00adtioned", "ad\u200bvised"}
