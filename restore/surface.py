@@ -9,6 +9,20 @@ _AN_BEFORE = ("hour", "honest", "honor", "honour", "heir", "herb")
 _A_BEFORE = ("uni", "use", "usu", "uti", "ure", "euro", "eu", "one", "once", "ubiq", "uga", "ukr", "ura")
 
 
+# words a headline in title case may leave lowercase ("Out of Control")
+_SMALL_WORDS = frozenset("a an the and or but nor of to in on at by for with as from into".split())
+
+
+def _title_case(words: list[str]) -> bool:
+    """Two or more capitalised words with only short function words between: a headline's case."""
+    capitalised = [w for w in words if w[:1].isupper()]
+    return (
+        len(capitalised) >= 2
+        and words[0][:1].isupper()
+        and all(w[:1].isupper() or w.lower() in _SMALL_WORDS for w in words)
+    )
+
+
 def transfer_case(before: str, replacement: str, *, keep_replacement_case: bool = False) -> str:
     """Give ``replacement`` the capitalisation pattern of ``before``.
 
@@ -25,6 +39,13 @@ def transfer_case(before: str, replacement: str, *, keep_replacement_case: bool 
     if len(old_words) == len(new_words) > 1:
         # word for word: "The Home handed" -> "The House passed", not "The house passed"
         return " ".join(transfer_case(o, n) for o, n in zip(old_words, new_words, strict=True))
+    if len(new_words) > 1 and _title_case(old_words):
+        # a headline's "Get Together Chief" -> "Party Leader", not "Party leader"
+        small_lower = any(w.lower() in _SMALL_WORDS and w.islower() for w in old_words[1:])
+        return " ".join(
+            w if k and small_lower and w.lower() in _SMALL_WORDS else w[:1].upper() + w[1:]
+            for k, w in enumerate(new_words)
+        )
     if before[:1].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement

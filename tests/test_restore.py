@@ -119,6 +119,10 @@ def test_capitalisation_follows_the_input(restorer):
         ("In the event that", "if", "If"),  # different lengths: only the leading capital carries
         ("The Home handed", "the house passed", "The House passed"),  # word for word
         ("telephone name", "phone call", "phone call"),
+        ("Get Together Chief", "party leader", "Party Leader"),  # title case carries word by word
+        ("Regardless of the Outcome", "despite the outcome", "Despite the Outcome"),  # small words stay small
+        ("In Accordance With", "according to", "According To"),  # unless it capitalises them too
+        ("In accordance with", "according to", "According to"),
     ],
 )
 def test_transfer_case(before, replacement, expected):
