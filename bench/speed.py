@@ -73,6 +73,39 @@ def unpunctuated(words: int = 5000) -> float:
     return words / (time.perf_counter() - t0)
 
 
+LONG_RUNS = {  # what scraped pages hold that no article does; each must cost linear time
+    "base64 image": "data:image/png;base64," + "QUJD" * 25000,
+    "one long word": "a" * 100000,
+    "hyphen chain": "x-" * 50000,
+    "dotted chain": "ab." * 33000,
+    "@ chain": "a@" * 50000,
+    "space run": " " * 50000 + "\t" * 50000,
+    "blank lines": "\n" * 100000,
+    "unclosed quotes": "“" * 100000,
+    "entities": "&amp;" * 20000,
+    "mojibake": "Ã©" * 50000,
+}
+
+
+def long_runs() -> dict[str, float]:
+    """Seconds for a full clean-and-restore of a short spun text around each 100,000-character run.
+
+    A pattern that backtracks turns such a run into minutes (a trailing-space rule once took
+    42 s on 100,000 spaces); every case here should take about a second or less.
+    """
+    from restore import Restorer
+
+    restorer = Restorer()
+    restorer.restore("Warm up the tables and the model.")
+    prose = "Officers mentioned the soiled bomb claims were false. "
+    seconds = {}
+    for name, run in LONG_RUNS.items():
+        t0 = time.perf_counter()
+        restorer.restore(prose + run + " " + prose)
+        seconds[name] = time.perf_counter() - t0
+    return seconds
+
+
 def startup(repeats: int = 5) -> float:
     exe = Path(sys.executable).with_name("restore")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from cli import main; main()"]
@@ -109,6 +142,11 @@ def main() -> None:
     )
     print(f"unpunctuated: {unpunctuated():,.0f} words/s on one 5,000-word run without punctuation")
     print(f"start-up:   {startup():.2f} s for `restore fix` on a one-line input (median of 5)")
+    runs = long_runs()
+    print(
+        f"long runs:  {max(runs.values()):.2f} s at worst ({max(runs, key=runs.get)}) for a 100,000-character "
+        "run inside a spun text: " + ", ".join(f"{k} {v:.2f}" for k, v in runs.items())
+    )
 
 
 if __name__ == "__main__":

@@ -98,10 +98,11 @@ _SOURCE_TAIL = regex.compile(
 )
 _PERSON = regex.compile(r"^(?-i:\p{Lu}[\p{Ll}'’-]+)( (?-i:\p{Lu}[\p{Ll}'’.-]*)){1,2}$")
 _PRONOUN = regex.compile(r"(?i)\b(we|our|us|you|your|you're|you’re)\b")
-_QUOTED = regex.compile(r"“[^”]*”|\"[^\"]*\"")
+# (linear even on a line of unclosed quotes: a run never crosses the next opening quote)
+_QUOTED = regex.compile(r"“[^“”]*+”|\"[^\"]*+\"")
 _SPACE_RUN = regex.compile(r"(?<=\S) {2,}(?=\S)")
 _LEADING = regex.compile(r"^[ \t]+")
-_TRAILING = regex.compile(r"[ \t]+$")
+_TRAILING = regex.compile(r"(?<![ \t])[ \t]++$")  # from a run's start only: linear on long runs
 _DIGITS = regex.compile(r"\d")
 _PIECES = regex.compile(r"\s+|\S+")
 _BULLET = regex.compile(r"^[•·▪►◦●■]+\s*")

@@ -20,17 +20,23 @@ _CLAUSE_BREAK = regex.compile(r"[.!?…,;:()\[\]\"“”—–]|\n")
 _PLAIN_GAP = regex.compile(r"[ \t\u00a0]+")
 # Text that is an address, not prose: a spinner leaves it alone, and rewriting a word in it
 # breaks a link ("…/minister-mentioned-talks" is a different page from "…/minister-said-talks").
-_TLD = r"(?:com|org|net|gov|edu|int|mil|info|biz|news|io|co|uk|us|ca|au|de|fr|eu|in|ie|nz|me|tv|ly|gl)"
+# Every branch starts only where a run of its characters starts (the lookbehinds) and never
+# backtracks (possessive quantifiers), so a 100,000-character base64 blob costs linear time.
 _OPAQUE = regex.compile(
-    r"""(?:https?|ftp)://\S+"""  # URLs with a scheme
-    r"""|www\.\S+"""
-    r"""|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"""  # e-mail addresses
-    r"""|(?<![\w@#])[@#]\w+"""  # @handles and #hashtags
-    # bare domains, with a path; the ending is lowercase, as "early.In" is a missing space
-    rf"""|(?<![\w.@/-])[\w-]+(?:\.[\w-]+)*\.(?-i:{_TLD})(?![\w-])(?:/\S*)?"""
-    # file names
-    r"""|(?<![\w.])[\w-]+(?:\.[\w-]+)*\.(?:pdf|docx?|xlsx?|pptx?|csv|txt|json|xml|jpe?g|png|gif|svg|mp[34]|zip|html?|php|aspx?)\b""",
+    r"""(?<![\w.+-])(?:https?|ftp)://\S++"""  # URLs with a scheme
+    r"""|(?<![\w.])www\.\S++"""
+    r"""|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++"""  # e-mail addresses
+    r"""|(?<![\w@#])[@#]\w++"""  # @handles and #hashtags
+    r"""|(?<![\w.@/-])(?P<dotted>[\w-]++(?:\.[\w-]++)++)(?P<path>/\S*+)?""",  # domains, file names
     regex.IGNORECASE,
+)
+# the last part of a dotted name that makes it a domain (lowercase: "early.In" is a missing
+# space, not a site in India) or a file name (any case)
+_DOMAIN_ENDINGS = frozenset(
+    "com org net gov edu int mil info biz news io co uk us ca au de fr eu in ie nz me tv ly gl".split()
+)
+_FILE_ENDINGS = frozenset(
+    "pdf doc docx xls xlsx ppt pptx csv txt json xml jpg jpeg png gif svg mp3 mp4 zip htm html php asp aspx".split()
 )
 _TRAILING = ".,;:!?)]}\"'’”»"
 
@@ -63,6 +69,11 @@ def opaque_spans(text: str) -> list[tuple[int, int]]:
     """
     spans = []
     for match in _OPAQUE.finditer(text):
+        dotted = match.group("dotted")
+        if dotted is not None:
+            ending = dotted.rsplit(".", 1)[1]
+            if ending not in _DOMAIN_ENDINGS and (match.group("path") or ending.lower() not in _FILE_ENDINGS):
+                continue  # "U.S", "e.g", "3.5", "early.In": prose
         end = match.end()
         while end > match.start() + 1 and text[end - 1] in _TRAILING:
             end -= 1
