@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import regex
+
 from .channel import ChannelTables
 from .decode import DecodeSettings, arc_posteriors, decode_sentence
 from .edits import Edit
@@ -354,10 +356,11 @@ class SpanRestorer:
         after = transfer_case(before, original, keep_replacement_case=not original.islower())
         shares = {f: rates.of(f, arc.key) * w for f, w in arc.weights}
         family = max(shares, key=shares.get)
+        skip, changed, after = _trim_shared_words(before, after)
         return Edit(
-            start=first.start,
-            end=last.end,
-            before=before,
+            start=first.start + skip,
+            end=first.start + skip + len(changed),
+            before=changed,
             after=after,
             kind="restore",
             reason=f"{family}: '{before.lower()}' is how it writes '{original}'",
@@ -368,6 +371,29 @@ class SpanRestorer:
                 "spin_rate": round(rates.of(family, arc.key), 4),
             },
         )
+
+
+_NONSPACE = regex.compile(r"\S+")
+
+
+def _trim_shared_words(before: str, after: str) -> tuple[int, str, str]:
+    """The changed part of a phrase edit: (offset into ``before``, its slice, the replacement).
+
+    The table's context phrases ("the invoice" -> "the bill", "earlier than the" -> "before the")
+    rewrite one word; the reviewer sees that word change, and the reason still names the phrase.
+    """
+    words = list(_NONSPACE.finditer(before))
+    new = after.split(" ")
+    i = 0
+    while i < len(words) - 1 and i < len(new) - 1 and words[i].group() == new[i]:
+        i += 1
+    j = 0
+    while j < len(words) - 1 - i and j < len(new) - 1 - i and words[-1 - j].group() == new[-1 - j]:
+        j += 1
+    if i == 0 and j == 0:
+        return 0, before, after
+    start, end = words[i].start(), words[len(words) - 1 - j].end()
+    return start, before[start:end], " ".join(new[i : len(new) - j])
 
 
 def _sigmoid(x: float) -> float:

@@ -282,3 +282,32 @@ def test_invisible_characters_inside_a_word_do_not_hide_it(restorer):
         "The bill had been sent to the White House by a care\u00adful aide.\n"
     ), [e.to_dict() for e in result.edits]
     assert {e.before for e in result.edits} >= {"men\u00adtioned", "ad\u200bvised"}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("the invoice", "the bill", (4, "invoice", "bill")),
+        ("earlier than the", "before the", (0, "earlier than", "before")),
+        ("White  Home", "White House", (7, "Home", "House")),  # the input's own spacing is kept outside
+        ("telephone name", "phone call", (0, "telephone name", "phone call")),
+        ("the federal government", "the government", (4, "federal government", "government")),
+        ("Final week", "Last week", (0, "Final", "Last")),
+    ],
+)
+def test_phrase_edits_cover_only_the_changed_words(before, after, expected):
+    from restore.restorer import _trim_shared_words
+
+    assert _trim_shared_words(before, after) == expected
+    skip, changed, _ = expected
+    assert before[skip : skip + len(changed)] == changed
+
+
+def test_restorations_start_and_end_with_a_changed_word(restorer):
+    spun = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
+    result = restorer.restore(spun, clean=False)
+    for edit in result.edits:
+        if edit.kind == "restore" and edit.before and edit.after:
+            old, new = edit.before.split(), edit.after.split()
+            assert old[0] != new[0] and old[-1] != new[-1], edit
+            assert spun[edit.start : edit.end] == edit.before
