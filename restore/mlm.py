@@ -306,7 +306,13 @@ class MaskedLMRescorer:
 
     # -- the ArcRescorer protocol ------------------------------------------------------------------
 
-    def arc_scores(self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]]) -> dict[Arc, float]:
+    def arc_scores(
+        self,
+        text: str,
+        sentences: list[tuple[list[Token], list[list[Arc]]]],
+        *,
+        active: frozenset[str] = frozenset(),
+    ) -> dict[Arc, float]:
         return {arc: self.weight * value for arc, value in self.log_scores(text, sentences).items()}
 
     def log_scores(self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]]) -> dict[Arc, float]:

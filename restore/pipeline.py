@@ -12,6 +12,7 @@ from .decode import DecodeSettings
 from .edits import Edit, apply_edits, rebase
 from .lm import NgramScorer
 from .restorer import SpanRestorer, SpinEstimate
+from .topic import CombinedRescorer, TopicRescorer, bundled_vectors
 
 
 @dataclass
@@ -84,11 +85,24 @@ class Restorer:
     @cached_property
     def span_restorer(self) -> SpanRestorer:
         lm = NgramScorer(self._lm_path, unigram_adaptation=self.settings.unigram_adaptation)
-        rescorer = None
+        rescorers: list = []
+        if self.settings.topic_weight:
+            rescorers.append(
+                TopicRescorer(
+                    bundled_vectors(),
+                    weight=self.settings.topic_weight,
+                    window=self.settings.topic_window,
+                    tolerance=self.settings.topic_tolerance,
+                    # the blind WordNet spinner writes unrelated words ("helium") for any sense;
+                    # its candidates are not told apart by topic (measured: a little worse)
+                    skip_families=("wordnet-blind",),
+                )
+            )
         if self._model:  # torch and transformers are imported only here
             from .mlm import MaskedLMRescorer
 
-            rescorer = MaskedLMRescorer.load(self._model, self._device)
+            rescorers.append(MaskedLMRescorer.load(self._model, self._device))
+        rescorer = rescorers[0] if len(rescorers) == 1 else CombinedRescorer(rescorers) if rescorers else None
         return SpanRestorer(self.tables, lm, self.settings, rescorer=rescorer)
 
     def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:

@@ -33,10 +33,11 @@ class ArcRescorer(Protocol):
     its tokens and arcs (``arcs[i]`` leave token i; ``arcs[i][0]`` is the keep arc).
     It returns an additive log-score per arc it has an opinion on (weighted as it
     sees fit; arcs it omits get 0); the final decode adds these to the channel costs.
+    ``active`` names the spinner families the document gate kept.
     """
 
     def arc_scores(
-        self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]]
+        self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]], *, active: frozenset[str]
     ) -> dict[Arc, float]: ...
 
 
@@ -288,7 +289,8 @@ class SpanRestorer:
             ]
             if has_alternatives(arcs):
                 live.append((sent.tokens, arcs))
-        return self.rescorer.arc_scores(text, live) if live else {}
+        active = frozenset(f for f, rate in rates.family.items() if rate > FLOOR_RATE)
+        return self.rescorer.arc_scores(text, live, active=active) if live else {}
 
     def cost_fn(self, sent: Sentence, rates: SpinRates, rescored: dict[Arc, float] | None = None):
         settings = self.settings

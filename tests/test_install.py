@@ -30,6 +30,7 @@ def test_plain_install_finds_bundled_data(tmp_path):
     )
     assert build.returncode == 0, build.stdout + build.stderr
     assert (target / "restore" / "wordlists" / "spinner_thesaurus.tsv").exists()
+    assert (target / "restore" / "wordlists" / "topic_vectors.npz").exists()
     env = dict(os.environ, PYTHONPATH=str(target), RESTORE_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.run(
         [sys.executable, "-c", "from cli import main; main()", "fix", "--diff", "none"],

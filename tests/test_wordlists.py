@@ -37,7 +37,7 @@ def test_channel_tables_are_well_formed(name):
 
 def test_provenance_names_every_table():
     text = (WORDLISTS / "PROVENANCE.md").read_text(encoding="utf-8")
-    for name in ("spinner_thesaurus", "wordnet_blind", "thesaurus_generic"):
+    for name in ("spinner_thesaurus", "wordnet_blind", "thesaurus_generic", "topic_vectors"):
         assert name in text
 
 
