@@ -200,6 +200,7 @@ def _init_worker(config: dict) -> None:
     """Pool initializer: one Restorer per process, resources loaded once, before the first batch."""
     if config.get("in_pool"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+        _exit_with_parent()
     from .clean import CleanOptions
     from .pipeline import Restorer
 
@@ -220,6 +221,28 @@ def _init_worker(config: dict) -> None:
     hooks = json.loads(os.environ.get(TEST_HOOKS_ENV) or "{}")
     _worker.clear()
     _worker.update(restorer=restorer, config=config, evidence={}, hooks=hooks)
+
+
+def _exit_with_parent() -> None:
+    """Exit this worker as soon as its parent dies.
+
+    A pool worker holds both ends of its task queue, so after a kill -9 (or the OOM killer) of
+    the parent it would wait for work forever, keeping its engine's memory; each killed run
+    left one such orphan per worker.
+    """
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="restore-parent-watch", daemon=True).start()
 
 
 def _run_batch(texts: list[tuple[str, int | None]], blobs: dict[int, bytes]) -> tuple[list, int, int, tuple]:

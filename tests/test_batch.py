@@ -389,3 +389,55 @@ def test_sigkill_midway_then_resume_gives_one_record_per_input(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     ids = [o["id"] for o in read_jsonl(out)]
     assert ids == [r["id"] for r in records]  # exactly one output record per input record, in order
+
+
+def _live_children(pid: int) -> list[int]:
+    """The child processes of ``pid`` that have not exited (zombies count as exited)."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the workers")
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows(200)), encoding="utf-8")
+    cmd = [
+        sys.executable,
+        "-c",
+        "from cli import main; main()",
+        "batch",
+        str(src),
+        str(tmp_path / "out.jsonl"),
+    ]
+    cmd += ["--workers", "2", "--no-restore", "--progress", "none"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **{batch_mod.TEST_HOOKS_ENV: json.dumps({"delay": 0.1})})
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not state_path(tmp_path / "out.jsonl").exists():
+            time.sleep(0.05)
+        time.sleep(1.0)  # the pool is up and working
+        workers = _live_children(proc.pid)
+        assert workers, "no worker processes found"
+        proc.kill()  # kill -9 of the parent alone, as the OOM killer or a user would
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        orphans = [w for w in workers if _alive(w)]
+        assert not orphans, f"workers {orphans} outlived their parent"
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
