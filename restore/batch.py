@@ -165,6 +165,20 @@ def _check_paths(input_path: Path, output: Path) -> None:
         raise UsageError(f"restore: {output}: INPUT is a directory, so OUTPUT must be one too")
     if input_path.is_file() and output.is_dir():
         raise UsageError(f"restore: {output}: is a directory; INPUT is a file, so OUTPUT names a file")
+    _check_output_format(input_path, output)
+
+
+def _check_output_format(input_path: Path, output: Path) -> None:
+    """Refuse a file OUTPUT named for another format: the output is always in INPUT's format, so
+    `in.jsonl.gz out.jsonl` would write gzip bytes into a .jsonl file (and `in.jsonl out.csv` JSON)."""
+    if not input_path.is_file():
+        return
+    fmt, wanted = detect_format(input_path), detect_format(output)
+    if fmt is not None and wanted is not None and wanted != fmt:
+        raise UsageError(
+            f"restore: {output}: OUTPUT must have the same format as INPUT (.{fmt}); "
+            "batch writes the input's format"
+        )
 
 
 def state_path(output: Path) -> Path:

@@ -441,3 +441,14 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
         for w in workers:
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("inp", "out"), [("in.jsonl", "out.jsonl.gz"), ("in.jsonl.gz", "out.jsonl"), ("in.jsonl", "out.csv")]
+)
+def test_refuses_an_output_named_for_another_format(tmp_path, inp, out):
+    data = json.dumps({"id": "a", "text": doc(0)}).encode() + b"\n"
+    (tmp_path / inp).write_bytes(gzip.compress(data) if inp.endswith(".gz") else data)
+    with pytest.raises(UsageError, match="same format as INPUT"):  # not gzip bytes in a .jsonl file
+        run_batch(tmp_path / inp, tmp_path / out, opts())
+    assert not (tmp_path / out).exists()
