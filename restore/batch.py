@@ -181,6 +181,19 @@ def _check_output_format(input_path: Path, output: Path) -> None:
         )
 
 
+def _check_report(input_path: Path, output: Path, report: Path | None) -> None:
+    """Refuse a --report path that is the input (or inside an input directory), the output or the
+    errors file: the report is written last and over whatever is there, so `--report in.jsonl`
+    replaced the input with the report."""
+    if report is None:
+        return
+    where, src = Path(report).resolve(), input_path.resolve()
+    if where == src or (input_path.is_dir() and src in where.parents):
+        raise UsageError(f"restore: --report {report}: is an input; inputs are never modified")
+    if where in (output.resolve(), errors_path(output).resolve()):
+        raise UsageError(f"restore: --report {report}: is where the output goes; pick another path")
+
+
 def state_path(output: Path) -> Path:
     return output.with_name(f".{output.name}.restore-state.json")
 
@@ -460,6 +473,7 @@ class BatchRun:
 
     def _prepare(self) -> dict | None:
         _check_paths(self.input, self.output)
+        _check_report(self.input, self.output, self.opts.report)
         self.sources, self.ignored = find_sources(self.input, self.output)
         if not self.sources:
             raise InputError(f"restore: {self.input}: no .txt, .jsonl, .jsonl.gz, .csv or .parquet files")

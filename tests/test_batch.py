@@ -452,3 +452,19 @@ def test_refuses_an_output_named_for_another_format(tmp_path, inp, out):
     with pytest.raises(UsageError, match="same format as INPUT"):  # not gzip bytes in a .jsonl file
         run_batch(tmp_path / inp, tmp_path / out, opts())
     assert not (tmp_path / out).exists()
+
+
+def test_refuses_a_report_that_would_overwrite_the_input_or_output(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": doc(0)}) + "\n", encoding="utf-8")
+    before = src.read_bytes()
+    for report in (src, tmp_path / "out.jsonl", tmp_path / "out.jsonl.errors.jsonl"):
+        with pytest.raises(UsageError, match="--report"):
+            run_batch(src, tmp_path / "out.jsonl", opts(report=report))
+    assert src.read_bytes() == before  # inputs are never modified
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text(doc(1), encoding="utf-8")
+    with pytest.raises(UsageError, match="--report"):
+        run_batch(tree, tmp_path / "out", opts(report=tree / "a.txt"))
+    assert (tree / "a.txt").read_text(encoding="utf-8") == doc(1)
