@@ -12,6 +12,7 @@ pyarrow is imported only for Parquet sources (``pip install 'restore[parquet]'``
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -210,17 +211,36 @@ def _read_jsonl(
     with raw:
         stream: Any = raw
         index, line = 0, 0
+        wide = _is_wide(opts.encoding)
         if fmt == "jsonl.gz":
             stream = gzip.GzipFile(fileobj=raw, mode="rb")
-        elif start.records:
+        try:
+            bom = _bom_encoding(stream.peek(4)[:4])
+        except (OSError, EOFError):  # a damaged gzip stream: the loop below reports it from the start
+            bom = None
+            raw.seek(0)
+            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        if bom and not wide:  # every line would fail as "not valid utf-8": say why, once
+            meta.fatal = f"looks like {bom.upper()} (it starts with a byte order mark); pass --encoding {bom}"
+            if start.records == 0:
+                yield Record(index=0, id=rel, error=meta.fatal, meta=meta, group=default_group)
+            return
+        if wide:  # UTF-16/32 lines cannot be split on the byte \n: decode the stream as a whole
+            stream = io.TextIOWrapper(stream, encoding=opts.encoding, newline="\n")
+        elif start.records and fmt != "jsonl.gz":
             raw.seek(start.pos)
             index, line = start.records, start.line
         skip = start.records - index
         while True:
             try:
                 data = stream.readline()
-            except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                reason = f"compressed stream is damaged after line {line}: {exc}"
+            except (OSError, EOFError, UnicodeDecodeError) as exc:
+                if isinstance(exc, UnicodeDecodeError):
+                    reason = (
+                        f"not valid {opts.encoding} after line {line}; the rest of the file is unreadable"
+                    )
+                else:
+                    reason = f"compressed stream is damaged after line {line}: {exc}"
                 if index >= start.records:
                     yield Record(index=index, id=f"{rel}:{line + 1}", error=reason, line=line + 1, meta=meta)
                 return
@@ -235,12 +255,15 @@ def _read_jsonl(
                 continue
             rec = Record(index=index - 1, id=f"{rel}:{line}", line=line, meta=meta, group=default_group)
             rec.pos = raw.tell()
-            try:
-                decoded = data.decode(opts.encoding)
-            except UnicodeDecodeError as exc:
-                rec.error = f"line {line}: not valid {opts.encoding} (byte {exc.start})"
-                yield rec
-                continue
+            if isinstance(data, str):  # a wide encoding, decoded by the stream
+                decoded = data
+            else:
+                try:
+                    decoded = data.decode(opts.encoding)
+                except UnicodeDecodeError as exc:
+                    rec.error = f"line {line}: not valid {opts.encoding} (byte {exc.start})"
+                    yield rec
+                    continue
             if line == 1:
                 decoded = decoded.removeprefix("\ufeff")
             try:
@@ -255,6 +278,20 @@ def _read_jsonl(
                 continue
             _fill_from_fields(rec, fields, opts, rel, line, default_group)
             yield rec
+
+
+def _is_wide(encoding: str) -> bool:
+    """UTF-16 or UTF-32: a newline is more than the byte \\n, and most text has NUL bytes."""
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    """The wide encoding a file's byte order mark announces, if any."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
 
 
 def _read_csv(

@@ -468,3 +468,23 @@ def test_refuses_a_report_that_would_overwrite_the_input_or_output(tmp_path):
     with pytest.raises(UsageError, match="--report"):
         run_batch(tree, tmp_path / "out", opts(report=tree / "a.txt"))
     assert (tree / "a.txt").read_text(encoding="utf-8") == doc(1)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_utf16_jsonl_reads_with_encoding_and_says_so_without(tmp_path, suffix):
+    """A UTF-16 JSON-lines file (what a PowerShell `>` redirect writes) cannot be split on the byte \\n."""
+    from restore.formats import ReadOptions, ResumePoint, read_records
+
+    records = [{"id": f"w{i}", "text": f"Caf\u00e9 number {i} opened on the quay."} for i in range(4)]
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-16")
+    src = tmp_path / f"in{suffix}"
+    src.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    summary = run_batch(src, tmp_path / f"out{suffix}", opts(encoding="utf-16"))
+    assert summary.exit_code == 0 and summary.counters.documents == 4
+    assert [o["text"] for o in read_jsonl(tmp_path / f"out{suffix}")] == [r["text"] for r in records]
+    fmt = suffix.lstrip(".")
+    rest = read_records(src, fmt, src.name, ReadOptions(encoding="utf-16"), ResumePoint(2, 0, 2))
+    assert [r.id for r in rest] == ["w2", "w3"]  # resuming skips records, whatever the byte offsets
+    summary = run_batch(src, tmp_path / f"again{suffix}", opts())  # without --encoding: one clear error
+    errors = read_jsonl(tmp_path / f"again{suffix}.errors.jsonl")
+    assert summary.counters.failed == 1 and "pass --encoding utf-16" in errors[0]["reason"]
