@@ -138,7 +138,17 @@ def find_sources(input_path: Path, output: Path) -> tuple[list[Source], int]:
         st = input_path.stat()
         return [Source(input_path, input_path.name, fmt, st.st_size, st.st_mtime_ns, output)], 0
     sources, ignored = [], 0
-    for root, dirs, files in os.walk(input_path):
+    # Linked directories are followed, like linked files (a shard on another disk is part of the
+    # corpus, and was silently left out); a directory reached twice, or a loop, is read once,
+    # and a link to OUTPUT is not read at all.
+    seen: set[Path] = set()
+    out_real = output.resolve()
+    for root, dirs, files in os.walk(input_path, followlinks=True):
+        real = Path(root).resolve()
+        if real in seen or real == out_real or out_real in real.parents:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith("."):

@@ -488,3 +488,21 @@ def test_utf16_jsonl_reads_with_encoding_and_says_so_without(tmp_path, suffix):
     summary = run_batch(src, tmp_path / f"again{suffix}", opts())  # without --encoding: one clear error
     errors = read_jsonl(tmp_path / f"again{suffix}.errors.jsonl")
     assert summary.counters.failed == 1 and "pass --encoding utf-16" in errors[0]["reason"]
+
+
+def test_symlinked_directories_are_followed_once_and_loops_end(tmp_path):
+    shard = tmp_path / "disk2" / "shard"  # a corpus shard kept elsewhere, linked into the tree
+    shard.mkdir(parents=True)
+    (shard / "far.txt").write_text(doc(3), encoding="utf-8")
+    src = tmp_path / "in"
+    (src / "own").mkdir(parents=True)
+    (src / "own" / "near.txt").write_text(doc(4), encoding="utf-8")
+    (src / "shard").symlink_to(shard, target_is_directory=True)
+    (src / "own" / "loop").symlink_to(src, target_is_directory=True)  # a link back up the tree
+    summary = run_batch(src, tmp_path / "out", opts())
+    assert summary.exit_code == 0 and summary.counters.written == 2
+    assert (tmp_path / "out" / "shard" / "far.txt").read_text(encoding="utf-8") == doc(3)
+    assert (tmp_path / "out" / "own" / "near.txt").read_text(encoding="utf-8") == doc(4)
+    (src / "out").symlink_to(tmp_path / "out", target_is_directory=True)  # a link to OUTPUT is not read
+    summary = run_batch(src, tmp_path / "out", opts(force=True))
+    assert summary.counters.written == 2 and not (tmp_path / "out" / "out").exists()
