@@ -169,6 +169,10 @@ def _check_paths(input_path: Path, output: Path) -> None:
     src, dst = input_path.resolve(), output.resolve()
     if src == dst:
         raise UsageError("restore: OUTPUT is INPUT; inputs are never modified, pick another OUTPUT")
+    if src in (errors_path(output).resolve(), state_path(output).resolve()):  # they would replace it
+        raise UsageError(
+            f"restore: INPUT is where OUTPUT's errors or state go; pick another OUTPUT than {output}"
+        )
     if input_path.is_dir() and (dst == src or src in dst.parents):
         raise UsageError("restore: OUTPUT is inside the INPUT directory; pick a path outside it")
     if input_path.is_dir() and output.exists() and not output.is_dir():

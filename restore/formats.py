@@ -683,12 +683,17 @@ class ErrorLog:
         return self.file.sync()
 
     def finish(self) -> bool:
-        """Publish the errors file if it has any line; return whether it does."""
+        """Publish the errors file if it has any line; return whether it does.
+
+        Without any, an errors file an earlier run left at that name is removed too: it lists
+        failures that are not this run's, beside an output that has none.
+        """
         self.file.close()
         if self.file.path.stat().st_size:
             os.replace(self.file.path, self.final)
             return True
         self.file.path.unlink(missing_ok=True)
+        self.final.unlink(missing_ok=True)
         return False
 
 

@@ -506,3 +506,19 @@ def test_symlinked_directories_are_followed_once_and_loops_end(tmp_path):
     (src / "out").symlink_to(tmp_path / "out", target_is_directory=True)  # a link to OUTPUT is not read
     summary = run_batch(src, tmp_path / "out", opts(force=True))
     assert summary.counters.written == 2 and not (tmp_path / "out" / "out").exists()
+
+
+def test_a_clean_run_leaves_no_errors_file_from_an_earlier_run(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": doc(0)}) + "\n{broken\n", encoding="utf-8")
+    assert run_batch(src, out, opts()).exit_code == EXIT_RECORDS_FAILED
+    out.unlink()  # the user fixes the input and runs again into the same OUTPUT
+    src.write_text(json.dumps({"id": "a", "text": doc(0)}) + "\n", encoding="utf-8")
+    summary = run_batch(src, out, opts())
+    assert summary.exit_code == 0 and summary.errors_file is None
+    assert not (tmp_path / "out.jsonl.errors.jsonl").exists()  # it listed failures of another run
+    errors = tmp_path / "x.jsonl.errors.jsonl"  # an input named like OUTPUT's errors file is refused
+    errors.write_text(json.dumps({"id": "a", "text": doc(0)}) + "\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="errors or state"):
+        run_batch(errors, tmp_path / "x.jsonl", opts())
+    assert errors.exists()
