@@ -104,7 +104,8 @@ _SPACE_RUN = regex.compile(r"(?<=\S) {2,}(?=\S)")
 _LEADING = regex.compile(r"^[ \t]+")
 _TRAILING = regex.compile(r"(?<![ \t])[ \t]++$")  # from a run's start only: linear on long runs
 _DIGITS = regex.compile(r"\d")
-_PIECES = regex.compile(r"\s+|\S+")
+# what a character repair is diffed by: spaces, an HTML entity whole, a word, one other character
+_PIECES = regex.compile(r"\s+|&#?\w+;|\w+|[^\w\s]")
 _BULLET = regex.compile(r"^[•·▪►◦●■]+\s*")
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(

@@ -358,12 +358,14 @@ def test_a_word_next_to_a_repair_is_still_restored(restorer):
     # scraped text often wraps a quote in entities or mojibake: the quoted words are restored too
     text = (
         "Officers mentioned the &quot;soiled bomb&quot; claims were false. The minister advised the "
-        "get together that the invoice had been sent to the White Home, â€œsoiled bombâ€\x9d and all.\n"
+        "get together that the invoice had been sent to the White Home, â€œsoiled bombâ€\x9d and all. "
+        "Police mentioned the &quot;soiled&quot; bomb was a hoax.\n"
     )
     result = restorer.restore(text)
     assert result.text == (
         'Officers said the "dirty bomb" claims were false. The minister told the '
-        "party that the bill had been sent to the White House, “dirty bomb” and all.\n"
+        "party that the bill had been sent to the White House, “dirty bomb” and all. "
+        'Police said the "dirty" bomb was a hoax.\n'
     ), [e.to_dict() for e in result.edits]
 
 
