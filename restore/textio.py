@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -64,16 +65,26 @@ def decode_text(data: bytes, encoding: str = "utf-8") -> str:
 
 
 def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename.
+
+    A symlink is followed (the file it points to is replaced, the link stays), and a path that
+    is neither a file nor a directory (``/dev/null``, ``/dev/stdout``, a FIFO) is written in
+    place: a rename would put a plain file where the link or the device node was.
+    """
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        if _is_special(path):
+            with open(path, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+            return
+        real = Path(os.path.realpath(path))
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
         try:
             with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
                 fh.write(text)
-            os.chmod(tmp, _default_mode(target))
-            os.replace(tmp, target)
+            os.chmod(tmp, _default_mode(real))
+            os.replace(tmp, real)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -84,6 +95,15 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
             f"restore: cannot write {target} as {encoding}: {exc.object[exc.start : exc.end]!r} has no "
             f"{encoding} form (the file was left as it was)"
         ) from exc
+
+
+def _is_special(path: str | os.PathLike) -> bool:
+    """True if ``path`` (links followed) exists and is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _default_mode(target: Path) -> int:

@@ -227,3 +227,34 @@ def test_output_onto_an_input_is_refused_without_in_place(tmp_path):
     assert run("fix", "-", "--in-place", stdin="x\n").returncode == 2
     assert run("fix", str(target), "--in-place", "-o", str(tmp_path / "o.txt")).returncode == 2
     assert run("fix", str(target), "--in-place", "--format", "json").returncode == 2
+
+
+def test_in_place_and_o_write_through_a_symlink_and_into_a_fifo(tmp_path):
+    # a rename onto the path replaced the link (the file it points to kept the spun text) and,
+    # as root, `-o /dev/null` or `-o /dev/stdout` replaced the device node with a plain file
+    import threading
+
+    from restore.textio import write_text_atomic
+
+    spun = "The minister mentioned a soiled bomb in a telephone name.\n"
+    real = tmp_path / "real.txt"
+    real.write_text(spun, encoding="utf-8")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    assert run("fix", str(link), "--in-place", "--diff", "none").returncode == 0
+    assert link.is_symlink() and "dirty bomb" in real.read_text(encoding="utf-8")
+    out_real, out_link = tmp_path / "out.txt", tmp_path / "out-link.txt"
+    out_real.write_text("old\n", encoding="utf-8")
+    out_link.symlink_to(out_real)
+    assert run("fix", "-", "-o", str(out_link), stdin=spun).returncode == 0
+    assert out_link.is_symlink() and "dirty bomb" in out_real.read_text(encoding="utf-8")
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    write_text_atomic(fifo, "through the pipe\n")
+    reader.join(5)
+    assert got == ["through the pipe\n"]
+    assert fifo.is_fifo()
