@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from restore.errors import EXIT_FLAGGED, RestoreError
+from restore.errors import EXIT_FLAGGED, OutputError, RestoreError
 from restore.mlm import Device, DeviceOption, ModelOption
 
 app = typer.Typer(
@@ -89,6 +89,16 @@ def _same_file(output: Path, path: str) -> bool:
         return output.exists() and os.path.samefile(output, path)
     except OSError:
         return False
+
+
+def _emit(text: str) -> None:
+    """Write to stdout now; a failed write (disk full, closed pipe) is exit 4, not a traceback
+    with exit 1, which `scan` uses for "judged spun"."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        raise OutputError(f"restore: cannot write standard output: {exc.strerror or exc}") from exc
 
 
 @app.command()
@@ -211,8 +221,7 @@ def fix(
     if output is not None and style != "html":
         write_text_atomic(output, rendered)
     else:
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
+        _emit(rendered)
 
 
 @app.command()
@@ -244,10 +253,9 @@ def scan(
         )
         any_spun |= report.spun
         if output_format is OutputFormat.json:
-            sys.stdout.write(to_json(report.to_dict()) + "\n")
+            _emit(to_json(report.to_dict()) + "\n")
         else:
-            sys.stdout.write(report.to_line() + "\n")
-    sys.stdout.flush()
+            _emit(report.to_line() + "\n")
     raise typer.Exit(EXIT_FLAGGED if any_spun else 0)
 
 

@@ -258,3 +258,21 @@ def test_in_place_and_o_write_through_a_symlink_and_into_a_fifo(tmp_path):
     reader.join(5)
     assert got == ["through the pipe\n"]
     assert fifo.is_fifo()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_stdout_exits_4_not_with_a_traceback():
+    # scan exited 1 ("judged spun") with a traceback when its report could not be written
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for args in (["fix", "-"], ["scan", "-"], ["fix", "-", "--format", "json"]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(
+                [sys.executable, "-c", "from cli import main; main()", *args],
+                input=b"The minister mentioned a soiled bomb.\n",
+                stdout=full,
+                stderr=subprocess.PIPE,
+                env=env,
+                timeout=120,
+            )
+        assert proc.returncode == 4, proc.stderr
+        assert b"Traceback" not in proc.stderr and b"standard output" in proc.stderr
