@@ -192,7 +192,8 @@ def fix(
         results.append((name, result))
         label = name if len(inputs) > 1 or name != "-" else ""
         if style == "word":
-            sys.stderr.write(word_diff(text, result.edits, color=sys.stderr.isatty(), name=label))
+            color = sys.stderr.isatty() and not os.environ.get("NO_COLOR")  # no-color.org
+            sys.stderr.write(word_diff(text, result.edits, color=color, name=label))
         elif style == "unified":
             sys.stderr.write(unified_diff(text, result.text, name if name != "-" else "stdin"))
         elif style == "html":

@@ -276,3 +276,21 @@ def test_a_full_stdout_exits_4_not_with_a_traceback():
             )
         assert proc.returncode == 4, proc.stderr
         assert b"Traceback" not in proc.stderr and b"standard output" in proc.stderr
+
+
+def test_word_diff_on_a_terminal_honours_no_color(tmp_path):
+    # `restore review` honoured NO_COLOR, `restore fix --diff word` coloured its diff regardless
+    import pexpect
+
+    src = tmp_path / "a.txt"
+    src.write_text("In a telephone name, the minister mentioned a soiled bomb.\n", encoding="utf-8")
+    for no_color, coloured in (("1", False), ("", True)):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR=no_color)
+        out = pexpect.run(
+            f"{sys.executable} -c 'from cli import main; main()' fix {src} --diff word",
+            env=env,
+            encoding="utf-8",
+            timeout=60,
+        )
+        assert "dirty" in out
+        assert ("\x1b[" in out) is coloured, out
