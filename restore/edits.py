@@ -41,6 +41,8 @@ def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     out: list[str] = []
     pos = 0
     for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        if not 0 <= edit.start <= edit.end <= len(text):  # an empty slice would "match" ``before=""``
+            raise ValueError(f"edit at {edit.start}:{edit.end} is outside the text (0:{len(text)})")
         if edit.start < pos:
             raise ValueError(f"overlapping edits at offset {edit.start}")
         if text[edit.start : edit.end] != edit.before:

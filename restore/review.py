@@ -126,6 +126,12 @@ def read_log(path: str | os.PathLike) -> dict:
         raise InputError(f'restore: {path}: not a review log (no "format": "{LOG_FORMAT}")')
     if log.get("version") != LOG_VERSION:
         raise InputError(f"restore: {path}: review log version {log.get('version')!r} is not supported")
+    # a log edited by hand: say which part is wrong instead of failing on it later with a traceback
+    decisions = log.get("decisions", [])
+    if not isinstance(log.get("source", {}), dict):
+        raise InputError(f'restore: {path}: "source" must be an object with the reviewed text\'s sha256')
+    if not isinstance(decisions, list) or not all(isinstance(d, dict) for d in decisions):
+        raise InputError(f'restore: {path}: "decisions" must be a list of objects')
     return log
 
 

@@ -204,3 +204,27 @@ def test_context_wraps_by_terminal_columns_not_characters():
     out = _wrap([("日本語の記事 " * 10, "")], 30, False)
     assert max(cells(line) for line in out.split("\n")) <= 30
     assert out.count("\n") >= 4
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda log: log.update(decisions={"0": "accept"}),  # not a list
+        lambda log: log.update(decisions=["accept"]),  # not objects
+        lambda log: log.update(source="x.txt"),  # not an object
+        lambda log: log["decisions"][0].update(start=60, end=60, before=""),  # past the end
+        lambda log: log["decisions"][0].update(start=-4, end=-4, before=""),  # before the start
+    ],
+)
+def test_a_log_edited_by_hand_into_nonsense_is_refused_naming_it(tmp_path, change):
+    # a hand-edited log crashed with AttributeError (exit 1) or put an insertion past the text's end
+    review = _three_edit_review()
+    review.decisions = [ACCEPT] * 3
+    log = review.to_log("a.txt")
+    change(log)
+    (tmp_path / "a.txt").write_text(review.source, encoding="utf-8")
+    (tmp_path / "edited.json").write_text(json.dumps(log), encoding="utf-8")
+    proc = cli("fix", "a.txt", "--apply-log", "edited.json", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "edited.json" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
