@@ -457,10 +457,12 @@ def run_review(
 ) -> int:
     """`restore review`: returns the exit code (0; 130 if interrupted, nothing written)."""
     from .pipeline import Restorer
-    from .textio import read_text, write_text_atomic
+    from .textio import check_writable, read_text, write_text_atomic
 
     source = read_text(str(path), encoding)
     out_path, log_path = default_paths(path, output, in_place, log)
+    check_writable(out_path)  # before the reviewer's work, not after it
+    check_writable(log_path)
     result = Restorer(threshold=threshold, model=model, device=device).restore(source, clean=clean)
     review = Review(source, list(result.edits))
     tty_out = sys.stdout.isatty()
@@ -475,8 +477,9 @@ def run_review(
             sys.stdout.write("\nreview: interrupted; nothing written\n")
             return 130
     text = review.text()
-    write_text_atomic(out_path, text, encoding)
+    # the log first: if the text then fails to write, the decisions are kept and --apply-log redoes it
     write_text_atomic(log_path, json.dumps(review.to_log(str(path)), ensure_ascii=False, indent=1) + "\n")
+    write_text_atomic(out_path, text, encoding)
     c = review.counts()
     undecided = f" ({c['undecided']} undecided)" if c["undecided"] else ""
     sys.stdout.write(

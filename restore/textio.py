@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import stat
 import sys
@@ -95,6 +96,23 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
             f"restore: cannot write {target} as {encoding}: {exc.object[exc.start : exc.end]!r} has no "
             f"{encoding} form (the file was left as it was)"
         ) from exc
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise OutputError now if ``path`` cannot be written (a directory, no permission), so no
+    work is done for an output that would fail at the end (a review whose decisions are lost)."""
+    if _is_special(path):
+        return
+    real = Path(os.path.realpath(path))
+    try:
+        if real.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        real.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise OutputError(f"restore: cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def _is_special(path: str | os.PathLike) -> bool:

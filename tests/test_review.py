@@ -228,3 +228,16 @@ def test_a_log_edited_by_hand_into_nonsense_is_refused_naming_it(tmp_path, chang
     assert proc.returncode == 3, proc.stderr
     assert "edited.json" in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("where", [["-o", "taken"], ["--log", "taken"]])
+def test_an_output_that_cannot_be_written_is_refused_before_the_review(tmp_path, where):
+    # the reviewer went through every edit, then `q` failed to save and the decisions were lost
+    (tmp_path / "a.txt").write_text(
+        "In a telephone name, the minister mentioned that a soiled bomb was being built.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "taken").mkdir()
+    proc = cli("review", "a.txt", *where, cwd=tmp_path, stdin="a\na\na\n")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "taken" in proc.stderr and "edit 1 of" not in proc.stdout
