@@ -7,10 +7,12 @@ same JSON shape as the HTML page's "Download decisions" button (see :mod:`restor
     {"format": "restore-review-log", "version": 1, "tool": "restore review",
      "source": {"path": ..., "sha256": <hex of the text as UTF-8>, "length": <characters>},
      "decisions": [{"start", "end", "before", "proposed", "after", "kind", "reason",
-                    "confidence", "decision": "accept" | "reject"}, ...]}
+                    "confidence", "decision": "accept" | "reject", ["undecided": true]}, ...]}
 
-``after`` is the final replacement (differs from ``proposed`` when edited by hand). Replaying a
-log applies exactly its accepted decisions, and only to the very text that was reviewed.
+``after`` is the final replacement (differs from ``proposed`` when edited by hand); ``undecided``
+marks a rejection that is only the default of a review quit early, asked again when the review of
+the same text is run again (it resumes from its log). Replaying a log applies exactly its accepted
+decisions, and only to the very text that was reviewed.
 """
 
 from __future__ import annotations
@@ -108,10 +110,31 @@ class Review:
                     "reason": e.reason,
                     "confidence": round(e.confidence, 4),
                     "decision": ACCEPT if self.decisions[i] == ACCEPT else REJECT,
+                    **({"undecided": True} if self.decisions[i] is None else {}),
                 }
                 for i, e in enumerate(self.edits)
             ],
         }
+
+    def resume(self, log: dict) -> int:
+        """Take the decisions an earlier session on this very text saved in ``log``; returns how many.
+
+        `q` saves a half-done review: running the review again carries on from it instead of
+        starting over and overwriting it. Edits the log left undecided are asked again.
+        """
+        if (log.get("source") or {}).get("sha256") != sha256_text(self.source):
+            return 0
+        index = {(e.start, e.end, e.before, e.after): i for i, e in enumerate(self.edits)}
+        taken = 0
+        for d in log.get("decisions", []):
+            i = index.get((d.get("start"), d.get("end"), d.get("before"), d.get("proposed")))
+            if i is None or d.get("undecided") or d.get("decision") not in (ACCEPT, REJECT):
+                continue
+            self.decisions[i] = d["decision"]
+            if d["decision"] == ACCEPT and isinstance(d.get("after"), str):
+                self.afters[i] = d["after"]
+            taken += 1
+        return taken
 
 
 def read_log(path: str | os.PathLike) -> dict:
@@ -363,18 +386,25 @@ class Keys:
 # --------------------------------------------------------------------------- the loop
 
 
-def walk(review: Review, keys: Keys, out=None, *, color: bool = False, clear: bool = False) -> bool:
-    """Ask about each edit in turn. Returns True when every edit was decided, False on ``q``."""
+def walk(
+    review: Review, keys: Keys, out=None, *, color: bool = False, clear: bool = False, note: str = ""
+) -> bool:
+    """Ask about each edit in turn, from the first undecided one (``note`` shown first).
+
+    Returns True when every edit was decided, False on ``q``.
+    """
     out = out or sys.stdout
     n = len(review.edits)
-    i = 0
-    note = ""
 
     def next_undecided(after: int) -> int:
         for j in range(after + 1, n):
             if review.decisions[j] is None:
                 return j
         return n
+
+    i = next_undecided(-1)
+    if i >= n:  # all decided in an earlier session: show them again from the start
+        i = 0
 
     while True:
         if i >= n:
@@ -465,6 +495,14 @@ def run_review(
     check_writable(log_path)
     result = Restorer(threshold=threshold, model=model, device=device).restore(source, clean=clean)
     review = Review(source, list(result.edits))
+    note = ""
+    if review.edits and log_path.exists():
+        try:
+            resumed = review.resume(read_log(log_path))
+        except InputError:
+            resumed = 0
+        if resumed:
+            note = f"resuming: {resumed} decision{'s' if resumed != 1 else ''} from {log_path} (b goes back to them)"
     tty_out = sys.stdout.isatty()
     color = tty_out and not os.environ.get("NO_COLOR")
     if not review.edits:
@@ -472,7 +510,7 @@ def run_review(
     else:
         try:
             with Keys() as keys:
-                walk(review, keys, color=color, clear=tty_out)
+                walk(review, keys, color=color, clear=tty_out, note=note)
         except KeyboardInterrupt:
             sys.stdout.write("\nreview: interrupted; nothing written\n")
             return 130

@@ -241,3 +241,22 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_review(tmp_path,
     proc = cli("review", "a.txt", *where, cwd=tmp_path, stdin="a\na\na\n")
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "taken" in proc.stderr and "edit 1 of" not in proc.stdout
+
+
+def test_a_review_quit_half_way_resumes_from_its_log(tmp_path):
+    # `q` saves; running the review again started over and overwrote the saved decisions
+    text = "In a telephone name, the minister mentioned that a soiled bomb was being built.\n"
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    first = cli("review", "a.txt", cwd=tmp_path, stdin="a\ne\nstated\nq\n")
+    assert first.returncode == 0, first.stderr
+    log = read_log(tmp_path / "a.restored.review.json")
+    assert [d["decision"] for d in log["decisions"]] == [ACCEPT, ACCEPT, REJECT]
+    second = cli("review", "a.txt", cwd=tmp_path, stdin="a\n")  # only the undecided edit is asked
+    assert second.returncode == 0, second.stderr
+    assert "edit 3 of 3" in second.stdout and "edit 1 of 3" not in second.stdout
+    assert "2 decisions" in second.stdout  # says it resumed
+    restored = (tmp_path / "a.restored.txt").read_text(encoding="utf-8")
+    assert "telephone name" not in restored  # the first session's decisions are kept
+    assert "the minister stated" in restored and "a dirty bomb" in restored
+    log = read_log(tmp_path / "a.restored.review.json")
+    assert [d["decision"] for d in log["decisions"]] == [ACCEPT, ACCEPT, ACCEPT]
