@@ -319,6 +319,8 @@ def render_edit(review: Review, i: int, *, color: bool) -> str:
 
 
 _ARROWS = {b"\x1b[D": "b", b"\x1bOD": "b", b"\x1b[C": "n", b"\x1bOC": "n"}  # left: back, right: skip
+_ESCAPE = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]?|O.?|.)?", re.S)  # CSI, SS3 or a lone/alt escape
+_UTF8_LEAD = re.compile(rb"[\x00-\x7f]|[\xc0-\xff][\x80-\xbf]*|.", re.S)
 
 
 class Keys:
@@ -328,6 +330,7 @@ class Keys:
         self.stream = stream or sys.stdin
         self.fd = None
         self._saved = None
+        self._pending = b""  # bytes read but not yet taken: keys typed ahead arrive in one read
         try:
             if self.stream.isatty():
                 self.fd = self.stream.fileno()
@@ -359,12 +362,20 @@ class Keys:
             if not line:
                 return "q"
             return line.strip()[:1]
-        data = os.read(self.fd, 32)
-        if not data:
-            return "q"
+        if not self._pending:
+            self._pending = os.read(self.fd, 32)
+            if not self._pending:
+                return "q"
+        data = self._pending
         if data[:1] == b"\x1b":
-            return _ARROWS.get(data[:3], "")
-        return data[:1].decode("latin-1")
+            if data[:3] in _ARROWS:
+                self._pending = data[3:]
+                return _ARROWS[data[:3]]
+            self._pending = data[_ESCAPE.match(data).end() :]  # skip the whole sequence
+            return ""
+        size = _UTF8_LEAD.match(data).end()  # a whole UTF-8 character
+        self._pending = data[size:]
+        return data[:size].decode("utf-8", "replace")
 
     def line(self, prompt: str) -> str | None:
         """A line of text typed by the reviewer (None at end of input)."""
@@ -375,9 +386,13 @@ class Keys:
             return line.rstrip("\r\n") if line else None
         import tty
 
+        typed, self._pending = self._pending, b""
+        if b"\n" in typed or b"\r" in typed:  # the whole line was typed ahead
+            line, _, self._pending = typed.replace(b"\r\n", b"\n").replace(b"\r", b"\n").partition(b"\n")
+            return line.decode("utf-8", "replace")
         self._restore()  # canonical mode: the terminal edits the line, os.read returns it whole
         try:
-            data = os.read(self.fd, 4096)
+            data = typed + os.read(self.fd, 4096)
         finally:
             tty.setcbreak(self.fd)
         return data.decode("utf-8", "replace").rstrip("\r\n") if data else None

@@ -260,3 +260,26 @@ def test_a_review_quit_half_way_resumes_from_its_log(tmp_path):
     assert "the minister stated" in restored and "a dirty bomb" in restored
     log = read_log(tmp_path / "a.restored.review.json")
     assert [d["decision"] for d in log["decisions"]] == [ACCEPT, ACCEPT, ACCEPT]
+
+
+def test_keys_typed_ahead_in_one_read_are_each_taken():
+    # "aaa" typed fast (or pasted) arrived in one read: the review took the first key and dropped the rest
+    import signal
+
+    def hung(*_):
+        raise TimeoutError("a key was dropped: waiting for input that was already typed")
+
+    master, slave = os.openpty()
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        with open(slave, closefd=False) as stream, Keys(stream) as keys:
+            os.write(master, "aa\x1b[Dré".encode())
+            assert [keys.key() for _ in range(5)] == ["a", "a", "b", "r", "é"]
+            os.write(master, b"estated\nn")
+            assert keys.key() == "e" and keys.line("") == "stated" and keys.key() == "n"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        os.close(master)
+        os.close(slave)
