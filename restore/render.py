@@ -64,16 +64,24 @@ def word_diff(source: str, edits: list[Edit], *, color: bool, name: str = "") ->
             pieces.append(printable(source[pos : edit.start]))
             pieces.append(_mark(edit, color))
             pos = edit.end
-        pieces.append(printable(source[pos:end]))
-        text = "".join(pieces).rstrip("\r\n")
+        tail = _without_line_end(source[pos:end])
+        if source.startswith("\n", end):  # the "\r" of a CRLF line
+            tail = tail.removesuffix("\r")
+        pieces.append(printable(tail))
+        text = "".join(pieces)
         out.append(f"{line_no + 1:>5}: {text}")
         for edit in line_edits:
             out.append(f"       {edit.kind} {edit.confidence:.2f}  {printable(edit.reason)}")
     return "\n".join(out) + "\n"
 
 
+def _without_line_end(text: str) -> str:
+    """``text`` less the line endings it ends with: "\r\n" too, which printable() would show as \\x0d."""
+    return text.rstrip("\n").removesuffix("\r") if text.endswith("\n") else text
+
+
 def _mark(edit: Edit, color: bool) -> str:
-    before = printable(edit.before.rstrip("\n"))
+    before = printable(_without_line_end(edit.before))
     after = printable(edit.after)
     if color:
         old, new = KIND_STYLE.get(edit.kind, ("31", "32"))

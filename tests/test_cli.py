@@ -294,3 +294,20 @@ def test_word_diff_on_a_terminal_honours_no_color(tmp_path):
         )
         assert "dirty" in out
         assert ("\x1b[" in out) is coloured, out
+
+
+def test_word_diff_of_a_crlf_file_shows_no_carriage_returns():
+    # every line of a CRLF file ended in a visible "\x0d", and so did a removed chrome line
+    from restore import Edit
+    from restore.render import word_diff
+
+    source = "Advertisement\r\nThe mayor mentioned it.\r\nNo change here.\r\n"
+    edits = [
+        Edit(0, 15, "Advertisement\r\n", "", "clean", "rule:ad-marker"),
+        Edit(25, 34, "mentioned", "said", "restore", "spinner-table"),
+    ]
+    diff = word_diff(source, edits, color=False)
+    assert "\\x0d" not in diff and "\r" not in diff, diff
+    assert "    1: [-Advertisement-]\n" in diff
+    assert "    2: The mayor [-mentioned-]{+said+} it.\n" in diff
+    assert "[-a\\x0db-]" in word_diff("a\rb c\n", [Edit(0, 3, "a\rb", "ab", "repair", "r")], color=False)
