@@ -92,8 +92,8 @@ def _download_name(title: str) -> str:
 
 
 def _split_nl(text: str) -> tuple[str, str]:
-    """``text`` without its trailing newlines, and those newlines (kept outside the marks)."""
-    body = text.rstrip("\n")
+    """``text`` without its trailing line endings (CRLF too), and those (kept outside the marks)."""
+    body = text.rstrip("\r\n")
     return body, text[len(body) :]
 
 
@@ -146,7 +146,7 @@ def _line_of(source: str, offset: int) -> int:
 
 
 def _edit_item(source: str, edit: Edit, index: int) -> str:
-    before = _esc(edit.before.rstrip("\n")) or "\u2205"
+    before = _esc(edit.before.rstrip("\r\n")) or "\u2205"
     after = _esc(edit.after) or "<em>(removed)</em>"
     return (
         f'<li class="item k-{edit.kind}" data-i="{index}" id="item{index}">'

@@ -27,7 +27,8 @@ def cells(text: str) -> int:
 
 
 def printable(text: str) -> str:
-    """Text safe to show: control characters other than newline and tab written as \\xNN.
+    """Text safe to show: control characters other than newline, tab and the CR of a CRLF
+    line ending written as \\xNN.
 
     Scraped text can carry escape sequences and mojibake controls; printed raw they would
     recolour or clear the reader's terminal, or hide what an edit changes.
@@ -35,9 +36,13 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     out = []
-    for ch in text:
+    for i, ch in enumerate(text):
         code = ord(ch)
-        out.append(f"\\x{code:02x}" if (code < 32 and ch not in "\n\t") or 127 <= code < 160 else ch)
+        control = (code < 32 and ch not in "\n\t") or 127 <= code < 160
+        if control and not (ch == "\r" and text.startswith("\n", i + 1)):
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
     return "".join(out)
 
 

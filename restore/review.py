@@ -246,15 +246,12 @@ def _wrap(segments: list[tuple[str, str]], width: int, color: bool, indent: str 
 
 
 def _visible(s: str) -> str:
-    return printable(s).replace("\n", "\u23ce\n").replace("\t", "\u2192")
+    # a CRLF shows as one ⏎ (a raw CR would send the cursor back over the line)
+    return printable(s.replace("\r\n", "\n")).replace("\n", "\u23ce\n").replace("\t", "\u2192")
 
 
 def _quote(s: str) -> str:
-    return (
-        "\u2205 (nothing)"
-        if s == ""
-        else "\u00ab" + printable(s).replace("\n", "\u23ce").replace("\t", "\u2192") + "\u00bb"
-    )
+    return "\u2205 (nothing)" if s == "" else "\u00ab" + _visible(s).replace("\n", "") + "\u00bb"
 
 
 def _as_decided(review: Review, lo: int, hi: int) -> str:
@@ -290,7 +287,7 @@ def render_edit(review: Review, i: int, *, color: bool) -> str:
     prefix = ("\u2026" if lo > source.rfind("\n", 0, edit.start) + 1 else "") + printable(
         _as_decided(review, lo, edit.start)
     )
-    suffix = printable(_as_decided(review, edit.end, hi).rstrip("\n")) + (
+    suffix = printable(_as_decided(review, edit.end, hi).rstrip("\r\n")) + (
         "\u2026" if hi < len(source) and source[hi] != "\n" else ""
     )
     status = {ACCEPT: "accepted", REJECT: "rejected", None: ""}[review.decisions[i]]

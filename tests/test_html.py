@@ -136,3 +136,18 @@ def test_batch_writes_one_page_per_document_with_safe_names(tmp_path):
     assert not (tmp_path / "evil.html").exists()
     first = (pages / names[0]).read_text(encoding="utf-8")
     assert first.startswith("<!DOCTYPE html>") and "soiled" in first and "dirty" in first
+
+
+def test_a_crlf_document_shows_no_carriage_returns():
+    # every line of a CRLF file ended in a visible "\x0d" on the page, a removed line too
+    from restore import Edit
+
+    source = "Advertisement\r\nThe mayor mentioned it\r\nNo change here.\r\n"
+    edits = [
+        Edit(0, 15, "Advertisement\r\n", "", "clean", "rule:ad-marker"),
+        Edit(25, 34, "mentioned", "said", "restore", "spinner-table"),
+    ]
+    page = render_html(source, edits, title="crlf.txt")
+    body = page.split('<script type="application/json"')[0]
+    assert "x0d" not in body, re.findall(r".{20}x0d", body)
+    assert "<del>Advertisement</del>" in body

@@ -283,3 +283,14 @@ def test_keys_typed_ahead_in_one_read_are_each_taken():
         signal.signal(signal.SIGALRM, old)
         os.close(master)
         os.close(slave)
+
+
+def test_review_context_of_a_crlf_line_shows_no_carriage_return():
+    source = "The mayor mentioned it\r\nNext line.\r\n"
+    review = Review(source, [Edit(10, 19, "mentioned", "said", "restore", "spinner-table")])
+    screen = render_edit(review, 0, color=False)
+    assert "x0d" not in screen and "\r" not in screen, screen
+    assert "The mayor [-mentioned-]{+said+} it\n" in screen
+    removal = Review("Advertisement\r\nText.\r\n", [Edit(0, 15, "Advertisement\r\n", "", "clean", "ad")])
+    screen = render_edit(removal, 0, color=True)
+    assert "\r" not in screen and "x0d" not in screen and "original: «Advertisement⏎»" in screen
