@@ -50,16 +50,15 @@ class Token:
     clause_start: bool  # ... or clause punctuation (comma, colon, quote, bracket, dash): a new LM context
     joined: bool  # only spaces separate it from the previous token (so the two may form a phrase)
     opaque: bool = False  # part of a URL, e-mail address, handle, hashtag or file name: never rewritten
+    plain: str = ""  # the word as it reads: without invisible characters such as soft hyphens
+    norm: str = ""  # lowercase plain form with typographic apostrophes made plain, as tables and the LM store words
 
-    @property
-    def plain(self) -> str:
-        """The word as it reads: without invisible characters such as soft hyphens."""
-        return self.text.translate(_STRIP_INVISIBLE)
-
-    @property
-    def norm(self) -> str:
-        """Lowercase form with typographic apostrophes made plain, as tables and the LM store words."""
-        return self.plain.lower().replace("’", "'")
+    def __post_init__(self) -> None:
+        # computed once: every stage asks for them, many times per token
+        if not self.plain:
+            object.__setattr__(self, "plain", self.text.translate(_STRIP_INVISIBLE))
+        if not self.norm:
+            object.__setattr__(self, "norm", self.plain.lower().replace("’", "'"))
 
 
 def opaque_spans(text: str) -> list[tuple[int, int]]:

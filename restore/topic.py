@@ -89,29 +89,38 @@ class TopicRescorer:
         row = self.vectors.row
         for tokens, arcs in sentences:
             rows = [row.get(tok.norm) for tok in tokens]
+            contexts: dict[tuple[int, int], np.ndarray | None] = {}  # many arcs share a span
             for out in arcs:
                 for arc in out:
                     if arc.is_keep or all(f in self.skip_families for f, _ in arc.weights):
                         continue
-                    gain = self._gain(rows, arc, [row.get(w) for w in arc.words])
+                    gain = self._gain(rows, arc, [row.get(w) for w in arc.words], contexts)
                     if gain is not None:
                         scores[arc] = self.weight * gain
         return scores
 
-    def _context(self, rows: list[int | None], start: int, end: int) -> np.ndarray | None:
+    def _context(
+        self, rows: list[int | None], start: int, end: int, cache: dict[tuple[int, int], np.ndarray | None]
+    ) -> np.ndarray | None:
         """Unit vector of the weighted words within ``window`` of [start, end), if any."""
+        if (start, end) in cache:
+            return cache[(start, end)]
         near = [
             r
             for r in rows[max(0, start - self.window) : start] + rows[end : end + self.window]
             if r is not None
         ]
-        if not near:
-            return None
-        total = self.vectors.weights[near] @ self.vectors.vectors[near]
-        norm = float(np.linalg.norm(total))
-        return total / norm if norm > 0 else None
+        context = None
+        if near:
+            total = self.vectors.weights[near] @ self.vectors.vectors[near]
+            norm = float(np.linalg.norm(total))
+            context = total / norm if norm > 0 else None
+        cache[(start, end)] = context
+        return context
 
-    def _gain(self, rows: list[int | None], arc: Arc, original: list[int | None]) -> float | None:
+    def _gain(
+        self, rows: list[int | None], arc: Arc, original: list[int | None], contexts: dict
+    ) -> float | None:
         """How much better the arc's original words fit their context than the spun ones.
 
         Word for word when both sides have as many words, each against the words around its
@@ -123,11 +132,11 @@ class TopicRescorer:
         if len(original) == len(spun) > 1:
             gains = []
             for k, (o, s) in enumerate(zip(original, spun, strict=True)):
-                context = self._context(rows, arc.start + k, arc.start + k + 1)
+                context = self._context(rows, arc.start + k, arc.start + k + 1, contexts)
                 if o is not None and s is not None and o != s and context is not None:
                     gains.append(self._shrink(self._fit([o], context) - self._fit([s], context)))
             return sum(gains) if gains else None
-        context = self._context(rows, arc.start, arc.end)
+        context = self._context(rows, arc.start, arc.end, contexts)
         if context is None:
             return None
         fit_original, fit_spun = self._fit(original, context), self._fit(spun, context)
