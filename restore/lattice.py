@@ -37,6 +37,9 @@ class Arc:
         return not self.weights
 
 
+# what a rescorer is given: per sentence that has alternatives, its tokens and arcs
+SentenceLattices = list[tuple[list[Token], list[list[Arc]]]]
+
 _POSSESSIVE = ("'s", "’s")
 
 

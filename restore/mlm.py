@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .errors import ResourceError
-from .lattice import Arc
+from .lattice import Arc, SentenceLattices
 from .surface import transfer_case
 from .tokenize import Token, tokenize
 
@@ -309,13 +309,13 @@ class MaskedLMRescorer:
     def arc_scores(
         self,
         text: str,
-        sentences: list[tuple[list[Token], list[list[Arc]]]],
+        sentences: SentenceLattices,
         *,
         active: frozenset[str] = frozenset(),
     ) -> dict[Arc, float]:
         return {arc: self.weight * value for arc, value in self.log_scores(text, sentences).items()}
 
-    def log_scores(self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]]) -> dict[Arc, float]:
+    def log_scores(self, text: str, sentences: SentenceLattices) -> dict[Arc, float]:
         """Unweighted MLM(arc) for every arc of every flagged position (and the keeps that spans cover)."""
         plan = self.plan(text, sentences)
         values = self._run(plan)
@@ -332,7 +332,7 @@ class MaskedLMRescorer:
         units = self._units(text)
         return self._window(text, units, *self._unit_range(units, start, end))
 
-    def plan(self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]]) -> Plan:
+    def plan(self, text: str, sentences: SentenceLattices) -> Plan:
         plan = Plan()
         units = self._units(text)
         jobs: list[tuple[Arc, str, int, int, list[Arc]]] = []  # arc, row text, cand start/end in it, group

@@ -20,7 +20,7 @@ import regex
 from .channel import ChannelTables
 from .decode import DecodeSettings, arc_posteriors, decode_sentence
 from .edits import Edit
-from .lattice import Arc, build_lattice, has_alternatives, prune_lattice
+from .lattice import Arc, SentenceLattices, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
 from .surface import article_for, transfer_case
 from .tokenize import WORD, Token, sentences, tokenize
@@ -37,7 +37,7 @@ class ArcRescorer(Protocol):
     """
 
     def arc_scores(
-        self, text: str, sentences: list[tuple[list[Token], list[list[Arc]]]], *, active: frozenset[str]
+        self, text: str, sentences: SentenceLattices, *, active: frozenset[str]
     ) -> dict[Arc, float]: ...
 
 

@@ -19,8 +19,7 @@ import numpy as np
 
 from .data import wordlist_path
 from .errors import ResourceError
-from .lattice import Arc
-from .tokenize import Token
+from .lattice import Arc, SentenceLattices
 
 VECTORS_FILE = "topic_vectors.npz"  # built by wordlists/build_topic_vectors.py
 
@@ -79,7 +78,7 @@ class TopicRescorer:
     def arc_scores(
         self,
         text: str,
-        sentences: list[tuple[list[Token], list[list[Arc]]]],
+        sentences: SentenceLattices,
         *,
         active: frozenset[str] = frozenset(),
     ) -> dict[Arc, float]:
@@ -162,7 +161,9 @@ class CombinedRescorer:
     def __init__(self, rescorers: list):
         self.rescorers = rescorers
 
-    def arc_scores(self, text: str, sentences, *, active: frozenset[str] = frozenset()) -> dict[Arc, float]:
+    def arc_scores(
+        self, text: str, sentences: SentenceLattices, *, active: frozenset[str] = frozenset()
+    ) -> dict[Arc, float]:
         total: dict[Arc, float] = {}
         for rescorer in self.rescorers:
             for arc, score in rescorer.arc_scores(text, sentences, active=active).items():
