@@ -51,7 +51,7 @@ class Token:
     joined: bool  # only spaces separate it from the previous token (so the two may form a phrase)
     opaque: bool = False  # part of a URL, e-mail address, handle, hashtag or file name: never rewritten
     plain: str = ""  # the word as it reads: without invisible characters such as soft hyphens
-    norm: str = ""  # lowercase plain form with typographic apostrophes made plain, as tables and the LM store words
+    norm: str = ""  # lowercase plain form, typographic apostrophes made plain: how tables and the LM spell it
 
     def __post_init__(self) -> None:
         # computed once: every stage asks for them, many times per token
