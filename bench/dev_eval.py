@@ -1,9 +1,10 @@
 """Dev-set figures in one run, in-process (fast iteration; the CLI-based scorers give the same numbers).
 
-Usage: python bench/dev_eval.py [--shared ../shared] [--threshold X] [-v]
+Usage: python bench/dev_eval.py [--shared ../shared] [--threshold X] [--synthetic] [-v]
 Prints per-file restoration figures for the gold files, totals per spinner family, and false
 edits on clean controls: clean_*.txt, the body (K) lines of seed001-004.lines, and the original
-side of every gold file.
+side of every gold file. ``--synthetic`` adds the project's own spun articles
+(bench/data/synthetic/*.gold, written without the corpus or the tables) as one more family.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--synthetic", action="store_true", help="also score bench/data/synthetic/*.gold")
     parser.add_argument(
         "--set",
         action="append",
@@ -63,11 +65,16 @@ def main() -> None:
     }
     restorer = Restorer(threshold=args.threshold, settings=DecodeSettings(**overrides))
     dev = args.shared / "corpus" / "dev"
+    synthetic = ROOT / "bench" / "data" / "synthetic"
+    files = {family: [dev / f"{name}.gold" for name in names] for family, names in FAMILIES.items()}
+    if args.synthetic:
+        files["synthetic"] = sorted(synthetic.glob("*.gold"))
     totals: dict[str, dict[str, int]] = {}
-    for family, names in FAMILIES.items():
+    for family, paths in files.items():
         tot = totals.setdefault(family, {"certain": 0, "ok": 0, "wrong": 0, "false": 0, "words": 0})
-        for name in names:
-            gold = (dev / f"{name}.gold").read_text(encoding="utf-8")
+        for path in paths:
+            name = path.stem
+            gold = path.read_text(encoding="utf-8")
             spun, _ = S.parse_gold(gold)
             result = restorer.restore(spun, clean=False)
             d = S.score(gold, result.text)
@@ -88,6 +95,8 @@ def main() -> None:
                 for m in d["false"]:
                     print(f"     FALSE {m['spun']!r} -> {m['got']!r}")
     for family, tot in totals.items():
+        if not tot["certain"]:
+            continue
         rem = tot["certain"] - tot["ok"] + tot["wrong"] + tot["false"]
         print(
             f"TOTAL {family:13s} recall={tot['ok'] / tot['certain']:.3f} ER={1 - rem / tot['certain']:+.3f} "
@@ -108,7 +117,7 @@ def main() -> None:
         required_false += d["false_edits"]
         if args.verbose or d["false_edits"]:
             print(f"control {name:14s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
-    for path in sorted(dev.glob("*.gold")):
+    for path in sorted(dev.glob("*.gold")) + (sorted(synthetic.glob("*.gold")) if args.synthetic else []):
         text = S.original_text(path.read_text(encoding="utf-8"))
         d = S.score(text, restorer.restore(text, clean=False).text)
         other_words += d["words"]
