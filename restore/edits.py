@@ -36,8 +36,21 @@ class Edit:
         return data
 
 
+def check_text(text: object) -> str:
+    """``text`` itself if it is a str; else a TypeError naming its type.
+
+    Checked where the public API takes a text: None or bytes otherwise fail deep inside a
+    stage with a message about something else ("object of type 'NoneType' has no len()").
+    """
+    if not isinstance(text, str):
+        hint = " (decode it first, e.g. data.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else ""
+        raise TypeError(f"text must be str, not {type(text).__name__}{hint}")
+    return text
+
+
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (offsets into ``text``) and return the new text."""
+    check_text(text)
     out: list[str] = []
     pos = 0
     for edit in sorted(edits, key=lambda e: (e.start, e.end)):

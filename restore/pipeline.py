@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from .channel import ChannelTables
 from .decode import DecodeSettings
-from .edits import Edit, apply_edits, rebase
+from .edits import Edit, apply_edits, check_text, rebase
 from .lm import NgramScorer
 from .restorer import SpanRestorer, SpinEstimate
 from .topic import CombinedRescorer, TopicRescorer, bundled_vectors
@@ -64,6 +65,8 @@ class Restorer:
         """``model``: a transformers fill-mask model (directory or hub name) that also rescores the
         candidates (restore/mlm.py; default: $RESTORE_MODEL, else none); ``device``: auto, cpu or cuda."""
         self.settings = settings or DecodeSettings()
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)):
+            raise TypeError(f"threshold must be a number (a margin in nats), not {type(threshold).__name__}")
         if threshold is not None:
             self.settings = replace(self.settings, margin=threshold)
         self._tables_dir = Path(tables_dir) if tables_dir else None
@@ -107,6 +110,7 @@ class Restorer:
 
     def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:
         """Clean then restore ``text``; every edit is reported against ``text`` itself."""
+        check_text(text)
         edits: list[Edit] = []
         working = text
         if clean:

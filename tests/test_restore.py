@@ -334,3 +334,22 @@ def test_project_articles_clean_and_spun(restorer, path):
     missing_before = sum((want - Counter(words(spun))).values())
     missing_after = sum((want - Counter(words(restored.text))).values())
     assert missing_after <= missing_before * 0.6, (missing_before, missing_after)
+
+
+@pytest.mark.parametrize("bad", [None, b"The minister mentioned it.", 42, ["The minister mentioned it."]])
+def test_text_that_is_not_a_string_is_a_clear_type_error(restorer, bad):
+    name = type(bad).__name__
+    for call in (
+        lambda: restorer.restore(bad),
+        lambda: restorer.restore(bad, clean=False),
+        lambda: restorer.restore(bad, restore=False),
+        lambda: restore_text(bad),
+        lambda: apply_edits(bad, []),
+    ):
+        with pytest.raises(TypeError, match=f"must be str, not {name}"):
+            call()
+
+
+def test_a_threshold_that_is_not_a_number_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="threshold must be a number"):
+        Restorer(threshold="3")
