@@ -75,6 +75,13 @@ class Restorer:
         self._model = model if model is not None else os.environ.get("RESTORE_MODEL") or None
         self._device = getattr(device, "value", device) or "auto"
 
+    _LOADED = ("tables", "spun_originals", "span_restorer")  # the cached properties below
+
+    def __getstate__(self) -> dict:
+        """Only the settings: the loaded resources (the LM is a C object that cannot be pickled)
+        load again on first use, so a Restorer that has run can go to worker processes."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._LOADED}
+
     @cached_property
     def tables(self) -> ChannelTables:
         """The channel tables, loaded once for restoration and for reading spun chrome in cleanup."""

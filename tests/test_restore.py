@@ -353,3 +353,15 @@ def test_text_that_is_not_a_string_is_a_clear_type_error(restorer, bad):
 def test_a_threshold_that_is_not_a_number_is_a_clear_type_error():
     with pytest.raises(TypeError, match="threshold must be a number"):
         Restorer(threshold="3")
+
+
+def test_a_restorer_that_has_run_pickles_and_gives_the_same_result(restorer):
+    import pickle
+
+    spun = (
+        "The senator mentioned the invoice would pass earlier than the vote. She additionally "
+        "advised reporters that the get together was united. Her aide mentioned the invoice "
+        "was fair, and the leader advised the get together to vote for it earlier than Friday.\n"
+    )
+    expected = restorer.restore(spun).to_dict()  # the session restorer has loaded the LM
+    assert pickle.loads(pickle.dumps(restorer)).restore(spun).to_dict() == expected
