@@ -106,6 +106,7 @@ _TRAILING = regex.compile(r"(?<![ \t])[ \t]++$")  # from a run's start only: lin
 _DIGITS = regex.compile(r"\d")
 # what a character repair is diffed by: spaces, an HTML entity whole, a word, one other character
 _PIECES = regex.compile(r"\s+|&#?\w+;|\w+|[^\w\s]")
+_ENTITY = regex.compile(r"&#?\w+;|\s+")  # HTML entities and spaces
 _BULLET = regex.compile(r"^[•·▪►◦●■]+\s*")
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(
@@ -836,10 +837,29 @@ def _diff_edits(offset: int, old: str, new: str, reason: str, confidence: float)
     return edits
 
 
+def _needs_ftfy(content: str) -> bool:
+    return not (content.isascii() and "&" not in content and "\x1b" not in content)
+
+
+def _blank_after_repair(lines: list[_Line], options: CleanOptions) -> None:
+    """Mark lines that character repair turns into whitespace (``&nbsp;``) as blank.
+
+    Otherwise the line came out as a lone NBSP that only a second cleanup removed (and
+    its blank run was only collapsed then): cleaning the output again changed it.
+    """
+    if not (options.repair_characters and options.normalise_whitespace):
+        return
+    for line in lines:
+        # only a line of entities and a few other characters (mojibake "Â") can become whitespace
+        if not line.blank and _needs_ftfy(line.content) and len(_ENTITY.sub("", line.content)) <= 8:
+            if not ftfy.fix_text(line.content, _FTFY_CONFIG).strip():
+                line.stripped, line.words, line.blank = "", 0, True
+
+
 def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
     content = line.content
     edits: list[Edit] = []
-    if options.repair_characters and not (content.isascii() and "&" not in content and "\x1b" not in content):
+    if options.repair_characters and not line.blank and _needs_ftfy(content):
         fixed = ftfy.fix_and_explain(content, _FTFY_CONFIG)
         if fixed.text != content:
             for edit in _diff_edits(line.start, content, fixed.text, _ftfy_reason(fixed.explanation), 0.95):
@@ -896,6 +916,7 @@ def clean_text(
     """
     rules = load_rules()
     lines = _split_lines(text)
+    _blank_after_repair(lines, options)
     _classify(lines, rules, options, evidence, spun_originals)
     _protect_title(lines)
     _expand_labels(lines)

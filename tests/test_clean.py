@@ -485,3 +485,18 @@ def test_spun_chrome_is_matched_only_with_the_spinner_reading_on():
 def test_short_body_lines_are_not_read_as_spun_chrome(line):
     text = doc(TITLE, PARA1, line, PARA2)
     assert line in clean_text(text).text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The council met on Tuesday.\n&nbsp;\nThe vote was close.\n",  # WordPress's empty <p>&nbsp;</p>
+        "The council met on Tuesday.\n\n&nbsp;\n\n\nThe vote was close.\n",  # one blank run of 4
+        "The council met on Tuesday.\n  &#160; \nThe vote was close.\n",
+        "The council met on Tuesday.\r\n&nbsp;&nbsp;\r\nThe vote was close.\r\n",
+    ],
+)
+def test_a_line_that_repairs_to_whitespace_is_a_blank_line_at_once(text):
+    once = clean_text(text)
+    assert "&" not in once.text and "\xa0" not in once.text
+    assert clean_text(once.text).edits == []  # cleaning the output again changes nothing
