@@ -93,9 +93,20 @@ def _same_file(output: Path, path: str) -> bool:
 
 def _emit(text: str) -> None:
     """Write to stdout now; a failed write (disk full, closed pipe) is exit 4, not a traceback
-    with exit 1, which `scan` uses for "judged spun"."""
+    with exit 1, which `scan` uses for "judged spun".
+
+    The text goes out as UTF-8, as ``-o`` writes it, whatever the locale's encoding: under an
+    ASCII, Latin-1 or cp1252 stdout (a redirected Windows console) the first "—" was a
+    UnicodeEncodeError traceback."""
     try:
-        sys.stdout.write(text)
+        encoding = getattr(sys.stdout, "encoding", None) or ""
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None and codecs.lookup(encoding or "ascii").name != "utf-8":
+            sys.stdout.flush()
+            buffer.write(text.encode("utf-8"))
+            buffer.flush()
+        else:
+            sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as exc:
         raise OutputError(f"restore: cannot write standard output: {exc.strerror or exc}") from exc

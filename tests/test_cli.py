@@ -311,3 +311,22 @@ def test_word_diff_of_a_crlf_file_shows_no_carriage_returns():
     assert "    1: [-Advertisement-]\n" in diff
     assert "    2: The mayor [-mentioned-]{+said+} it.\n" in diff
     assert "[-a\\x0db-]" in word_diff("a\rb c\n", [Edit(0, 3, "a\rb", "ab", "repair", "r")], color=False)
+
+
+@pytest.mark.parametrize("stdout_encoding", ["ascii", "latin-1", "cp1252"])
+def test_stdout_is_utf8_whatever_the_locale_encoding(tmp_path, stdout_encoding):
+    """`restore fix a.txt > b.txt` writes what `-o b.txt` writes, not a UnicodeEncodeError traceback
+    under a non-UTF-8 locale (a redirected Windows console, an ISO-8859-1 locale)."""
+    src = tmp_path / "a.txt"
+    src.write_text("The minister — who mentioned the invoice in Zürich — spoke to 東京.\n", encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING=stdout_encoding)
+    cli = [sys.executable, "-c", "from restore.cli import main; main()"]
+    for args in (["fix", str(src), "--diff", "none"], ["scan", str(src), "--format", "json"]):
+        proc = subprocess.run([*cli, *args], capture_output=True, env=env, timeout=120)
+        assert proc.returncode in (0, 1), proc.stderr.decode(errors="replace")
+        assert "東京".encode() in proc.stdout or b'"words"' in proc.stdout
+    assert run("fix", str(src), "--diff", "none", "-o", str(tmp_path / "b.txt")).returncode == 0
+    proc = subprocess.run(
+        [*cli, "fix", str(src), "--diff", "none"], capture_output=True, env=env, timeout=120
+    )
+    assert proc.stdout == (tmp_path / "b.txt").read_bytes()
