@@ -52,3 +52,17 @@ def test_plain_install_finds_bundled_data(tmp_path):
     )
     assert str(target) in import_check.stdout.split()[0]
     assert str(target) in import_check.stdout.split()[1]
+
+
+def test_sdist_carries_what_its_tests_need(tmp_path):
+    """An sdist ships tests/test_*.py (setuptools adds them), so it must ship what they read too."""
+    import tarfile
+
+    code = f"from setuptools import build_meta; print(build_meta.build_sdist({str(tmp_path)!r}))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    name = proc.stdout.split()[-1]
+    with tarfile.open(tmp_path / name) as tar:
+        members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
+    assert "restore/cli.py" in members and "wordlists/topic_vectors.npz" in members
+    assert {"tests/conftest.py", "tests/data/negative.txt", "samples/spun_article.txt"} <= members
