@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import enum
+import math
 import os
 import sys
 from pathlib import Path
@@ -42,9 +43,20 @@ NoRestoreOption = Annotated[bool, typer.Option("--no-restore", help="Only clean;
 NoCleanOption = Annotated[
     bool, typer.Option("--no-clean", help="Only restore; leave chrome lines and characters alone.")
 ]
+
+
+def _finite(value: float | None) -> float | None:
+    """Refuse --threshold nan/inf (exit 2): either silently turned every restoration off."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number of nats, not {value}")
+    return value
+
+
 ThresholdOption = Annotated[
     float | None,
-    typer.Option(help="Margin in nats a restoration must win by (higher = fewer, surer edits)."),
+    typer.Option(
+        help="Margin in nats a restoration must win by (higher = fewer, surer edits).", callback=_finite
+    ),
 ]
 RemoveBylinesOption = Annotated[
     bool, typer.Option("--remove-bylines", help="Also remove bylines and datelines.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from dataclasses import dataclass, field, replace
@@ -67,6 +68,8 @@ class Restorer:
         self.settings = settings or DecodeSettings()
         if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)):
             raise TypeError(f"threshold must be a number (a margin in nats), not {type(threshold).__name__}")
+        if threshold is not None and not math.isfinite(threshold):  # NaN or inf: no edit at all
+            raise ValueError(f"threshold must be a finite number of nats, not {threshold}")
         if threshold is not None:
             self.settings = replace(self.settings, margin=threshold)
         self._tables_dir = Path(tables_dir) if tables_dir else None

@@ -330,3 +330,8 @@ def test_stdout_is_utf8_whatever_the_locale_encoding(tmp_path, stdout_encoding):
         [*cli, "fix", str(src), "--diff", "none"], capture_output=True, env=env, timeout=120
     )
     assert proc.stdout == (tmp_path / "b.txt").read_bytes()
+
+
+def test_a_threshold_that_is_not_finite_is_a_usage_error():
+    proc = run("fix", "--threshold", "nan", "--diff", "none", stdin="The minister mentioned it.\n")
+    assert proc.returncode == 2 and "finite" in proc.stderr and "Traceback" not in proc.stderr

@@ -365,3 +365,10 @@ def test_a_restorer_that_has_run_pickles_and_gives_the_same_result(restorer):
     )
     expected = restorer.restore(spun).to_dict()  # the session restorer has loaded the LM
     assert pickle.loads(pickle.dumps(restorer)).restore(spun).to_dict() == expected
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_threshold_that_is_not_finite_is_refused(bad):
+    """NaN or an infinite margin silently turned every restoration off."""
+    with pytest.raises(ValueError, match="finite"):
+        Restorer(threshold=bad)
