@@ -16,10 +16,17 @@ from typing import Any
 
 
 def cache_dir() -> Path:
+    """$RESTORE_CACHE_DIR, else $XDG_CACHE_HOME/restore, else ~/.cache/restore.
+
+    A relative XDG_CACHE_HOME is ignored, as the XDG spec says: it put a cache tree into
+    whatever directory restore was run from.
+    """
     base = os.environ.get("RESTORE_CACHE_DIR")
     if base:
         return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(xdg):
+        xdg = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(xdg) / "restore"
 
 
