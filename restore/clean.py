@@ -27,7 +27,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Protocol
 
@@ -859,9 +859,11 @@ def _blank_after_repair(lines: list[_Line], options: CleanOptions) -> None:
 def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
     content = line.content
     edits: list[Edit] = []
+    ftfy_reason = ""
     if options.repair_characters and not line.blank and _needs_ftfy(content):
         fixed = ftfy.fix_and_explain(content, _FTFY_CONFIG)
         if fixed.text != content:
+            ftfy_reason = _ftfy_reason(fixed.explanation)
             for edit in _diff_edits(line.start, content, fixed.text, _ftfy_reason(fixed.explanation), 0.95):
                 # name the fix of this span alone when it repairs the same way on its own
                 alone = ftfy.fix_and_explain(edit.before, _FTFY_CONFIG)
@@ -897,7 +899,30 @@ def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
             if any(ed.start < end and start < ed.end for ed in edits):
                 continue
             edits.append(Edit(start, end, text[start:end], after, "repair", reason, 1.0))
+        if ftfy_reason:
+            edits = _with_repaired_whitespace(line, edits, ftfy_reason) or edits
     return edits
+
+
+def _normalise_ws(content: str) -> str:
+    """``content`` as the whitespace rules of ``_line_repairs`` leave it."""
+    if not content.strip():
+        return ""
+    return _SPACE_RUN.sub(" ", _TRAILING.sub("", _LEADING.sub("", content)))
+
+
+def _with_repaired_whitespace(line: _Line, edits: list[Edit], ftfy_reason: str) -> list[Edit] | None:
+    """The line's edits redone as one diff when a character repair left whitespace the rules
+    remove ("it.&#32;" -> "it. ", "it. \x1b[0m" -> "it. "); None when it left none.
+
+    Otherwise only a second cleanup removed it: cleaning the output again changed it.
+    """
+    local = [replace(e, start=e.start - line.start, end=e.end - line.start) for e in edits]
+    once = apply_edits(line.content, local)
+    final = _normalise_ws(once)
+    if final == once:
+        return None
+    return _diff_edits(line.start, line.content, final, ftfy_reason + "+whitespace", 0.95)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -500,3 +500,19 @@ def test_a_line_that_repairs_to_whitespace_is_a_blank_line_at_once(text):
     once = clean_text(text)
     assert "&" not in once.text and "\xa0" not in once.text
     assert clean_text(once.text).edits == []  # cleaning the output again changes nothing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The council met on Tuesday.&#32;\nThe vote was close.\n",  # a trailing space entity
+        "&#32;The council met on Tuesday.\n",
+        "The council&#32;&#32;met on Tuesday.\n",
+        "The council met on Tuesday.&#9;\n",
+        "The council met on Tuesday. \x1b[0m\n",  # a terminal escape after a trailing space
+    ],
+)
+def test_whitespace_a_character_repair_leaves_is_normalised_in_the_same_pass(text):
+    once = clean_text(text)
+    assert clean_text(once.text).edits == []  # cleaning the output again changes nothing
+    assert "The council met on Tuesday." in once.text or "The council met on Tuesday" in once.text
