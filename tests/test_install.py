@@ -64,5 +64,5 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
     name = proc.stdout.split()[-1]
     with tarfile.open(tmp_path / name) as tar:
         members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
-    assert "restore/cli.py" in members and "wordlists/topic_vectors.npz" in members
+    assert "cli.py" in members and "wordlists/topic_vectors.npz" in members
     assert {"tests/conftest.py", "tests/data/negative.txt", "samples/spun_article.txt"} <= members
