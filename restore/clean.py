@@ -106,7 +106,6 @@ _TRAILING = regex.compile(r"(?<![ \t])[ \t]++$")  # from a run's start only: lin
 _DIGITS = regex.compile(r"\d")
 # what a character repair is diffed by: spaces, an HTML entity whole, a word, one other character
 _PIECES = regex.compile(r"\s+|&#?\w+;|\w+|[^\w\s]")
-_ENTITY = regex.compile(r"&#?\w+;|\s+")  # HTML entities and spaces
 _BULLET = regex.compile(r"^[•·▪►◦●■]+\s*")
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(
@@ -438,6 +437,7 @@ class _Line:
     label_kind: str = ""
     nav_like: bool = False  # a short line of menu words
     rule: str = ""  # the phrase or pattern that matched, for the reviewer
+    repaired: ftfy.ExplainedText | None = None  # the character repair of ``content``, if it needs one
 
     @property
     def body(self) -> bool:
@@ -841,19 +841,24 @@ def _needs_ftfy(content: str) -> bool:
     return not (content.isascii() and "&" not in content and "\x1b" not in content)
 
 
-def _blank_after_repair(lines: list[_Line], options: CleanOptions) -> None:
-    """Mark lines that character repair turns into whitespace (``&nbsp;``) as blank.
+def _read_repaired(lines: list[_Line], options: CleanOptions) -> None:
+    """Classify each line as character repair will leave it: "Read more &raquo;" as
+    "Read more »", a line of ``&nbsp;`` as a blank line.
 
-    Otherwise the line came out as a lone NBSP that only a second cleanup removed (and
-    its blank run was only collapsed then): cleaning the output again changed it.
+    Read raw, such chrome was kept, repaired, and only a second cleanup removed it (and a
+    lone NBSP line with its blank run): cleaning the output again changed it. The repair is
+    kept on the line for ``_line_repairs``.
     """
-    if not (options.repair_characters and options.normalise_whitespace):
+    if not options.repair_characters:
         return
     for line in lines:
-        # only a line of entities and a few other characters (mojibake "Â") can become whitespace
-        if not line.blank and _needs_ftfy(line.content) and len(_ENTITY.sub("", line.content)) <= 8:
-            if not ftfy.fix_text(line.content, _FTFY_CONFIG).strip():
-                line.stripped, line.words, line.blank = "", 0, True
+        if line.blank or not _needs_ftfy(line.content):
+            continue
+        line.repaired = ftfy.fix_and_explain(line.content, _FTFY_CONFIG)
+        stripped = line.repaired.text.strip()
+        if stripped == line.stripped or (not stripped and not options.normalise_whitespace):
+            continue
+        line.stripped, line.words, line.blank = stripped, _words(stripped), not stripped
 
 
 def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
@@ -861,7 +866,7 @@ def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
     edits: list[Edit] = []
     ftfy_reason = ""
     if options.repair_characters and not line.blank and _needs_ftfy(content):
-        fixed = ftfy.fix_and_explain(content, _FTFY_CONFIG)
+        fixed = line.repaired or ftfy.fix_and_explain(content, _FTFY_CONFIG)
         if fixed.text != content:
             ftfy_reason = _ftfy_reason(fixed.explanation)
             for edit in _diff_edits(line.start, content, fixed.text, _ftfy_reason(fixed.explanation), 0.95):
@@ -941,7 +946,7 @@ def clean_text(
     """
     rules = load_rules()
     lines = _split_lines(text)
-    _blank_after_repair(lines, options)
+    _read_repaired(lines, options)
     _classify(lines, rules, options, evidence, spun_originals)
     _protect_title(lines)
     _expand_labels(lines)

@@ -516,3 +516,21 @@ def test_whitespace_a_character_repair_leaves_is_normalised_in_the_same_pass(tex
     once = clean_text(text)
     assert clean_text(once.text).edits == []  # cleaning the output again changes nothing
     assert "The council met on Tuesday." in once.text or "The council met on Tuesday" in once.text
+
+
+@pytest.mark.parametrize(
+    "chrome", ["Read more &raquo;", "Related Posts&nbsp;", "Share&nbsp;this:", "Source&nbsp;link"]
+)
+def test_chrome_written_with_entities_is_removed_like_the_plain_line(chrome):
+    """Lines are classified as character repair leaves them: kept raw and repaired, such chrome
+    was removed only by a second cleanup."""
+    text = f"{TITLE}\n\n{PARA1}\n\n{PARA2}\n\n{chrome}\n"
+    once = clean_text(text)
+    assert once.text == clean_text(f"{TITLE}\n\n{PARA1}\n\n{PARA2}\n\n{ftfy_fix(chrome)}\n").text
+    assert clean_text(once.text).edits == []
+
+
+def ftfy_fix(line: str) -> str:
+    import html
+
+    return html.unescape(line)
