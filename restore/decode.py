@@ -11,7 +11,7 @@ through the LM state, so "telephone name" -> "phone call" is chosen jointly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from .lattice import Arc
@@ -75,14 +75,14 @@ def decode_sentence(
     arcs: list[list[Arc]],
     lm: NgramScorer,
     arc_cost: Callable[[Arc], float],
-    banned: Arc | None = None,
+    banned: Collection[Arc] = (),
     transitions: dict | None = None,
     lm_weight: float = 1.0,
 ) -> tuple[float, list[Arc]]:
     """Viterbi over arcs[i] (arcs leaving token i); returns the best score and path.
 
     ``arc_cost`` gives the channel log-probability (plus penalties) of an arc;
-    ``banned`` removes one arc, to measure how much the best path depends on it.
+    ``banned`` removes arcs, to measure how much the best path depends on them.
     ``transitions`` caches the LM part of (state, arc) steps across calls on the same
     lattice (EM rounds only change the channel costs, never the LM scores).
     """
@@ -98,7 +98,7 @@ def decode_sentence(
             continue
         for state, (score, _, _, _) in column.items():
             for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, transitions, lm_weight):
-                if arc is banned:
+                if arc in banned:
                     continue
                 total = score + weight
                 target = best[arc.end]

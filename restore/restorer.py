@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -134,7 +135,7 @@ class Sentence:
     arcs: list[list[Arc]]
     transitions: dict = field(default_factory=dict)  # the decoder's LM cache for this lattice
 
-    def decode(self, lm: NgramScorer, cost, banned: Arc | None = None, lm_weight: float = 1.0):
+    def decode(self, lm: NgramScorer, cost, banned: Collection[Arc] = (), lm_weight: float = 1.0):
         return decode_sentence(
             self.arcs, lm, cost, banned=banned, transitions=self.transitions, lm_weight=lm_weight
         )
@@ -180,7 +181,8 @@ class SpanRestorer:
             for arc in path:
                 if arc.is_keep:
                     continue
-                alt_score, _ = sent.decode(self.lm, cost, banned=arc, lm_weight=self.settings.lm_weight)
+                banned = _same_reading(sent.arcs, arc)
+                alt_score, _ = sent.decode(self.lm, cost, banned=banned, lm_weight=self.settings.lm_weight)
                 confidence = _sigmoid(score - alt_score + self.settings.margin)
                 if confidence < self.settings.min_confidence:
                     continue  # a wrong restoration costs more than a missed one: keep the input
@@ -396,6 +398,30 @@ def _trim_shared_words(before: str, after: str) -> tuple[int, str, str]:
         return 0, before, after
     start, end = words[i].start(), words[len(words) - 1 - j].end()
     return start, before[start:end], " ".join(new[i : len(new) - j])
+
+
+def _same_reading(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:
+    """``chosen`` and every arc that writes the same word at one of its tokens.
+
+    Confidence compares the best reading with the best one that does not make this change;
+    "telephone name" read as the phrase "phone call" or as "phone" + "call" is the same
+    change, and one must not count as the alternative to the other.
+    """
+    same = {chosen}
+    if len(chosen.words) != chosen.end - chosen.start:
+        return same
+    wanted = {  # the tokens it changes, and what it writes there
+        chosen.start + k: word
+        for k, word in enumerate(chosen.words)
+        if arcs[chosen.start + k][0].words[0] != word
+    }
+    for start in range(max(0, chosen.start - 2), chosen.end):
+        for arc in arcs[start][1:]:
+            if len(arc.words) != arc.end - arc.start:
+                continue
+            if any(wanted.get(arc.start + k) == word for k, word in enumerate(arc.words)):
+                same.add(arc)
+    return same
 
 
 def _sigmoid(x: float) -> float:

@@ -107,3 +107,18 @@ def test_a_long_run_without_punctuation_is_cut_into_clauses():
     assert [t for i, j in spans for t in range(i, j)] == list(range(len(tokens)))
     # punctuation still decides where clauses end when it comes sooner
     assert sentences(tokenize("He said it. Then he left, quickly")) == [(0, 3), (3, 6), (6, 7)]
+
+
+def test_a_change_two_readings_agree_on_is_confident(tmp_path):
+    # the table has the phrase and its words: "telephone name" read as "phone call" or as
+    # "phone" + "call" writes the same text, and neither reading may count as the other's
+    # alternative (it did: the lower the --threshold, the closer the readings and the lower the
+    # confidence, so edits fell below min_confidence and a lower threshold gave fewer edits)
+    table = TABLE + "phone call\ttelephone name\t0.3\n"
+    (tmp_path / "spinner_thesaurus.tsv").write_text(table, encoding="utf-8")
+    text = "He made a telephone name to the minister. The get together mentioned the plan."
+    for threshold in (1.0, 0.5, 0.0):
+        result = Restorer(tables_dir=tmp_path, threshold=threshold).restore(text, clean=False)
+        assert "a phone call to the minister" in result.text, (threshold, result.text)
+        call = next(e for e in result.edits if e.after.endswith("call"))
+        assert call.confidence > 0.97, (threshold, call)  # 0.85 at threshold 0 when they competed
