@@ -335,20 +335,3 @@ def test_stdout_is_utf8_whatever_the_locale_encoding(tmp_path, stdout_encoding):
 def test_a_threshold_that_is_not_finite_is_a_usage_error():
     proc = run("fix", "--threshold", "nan", "--diff", "none", stdin="The minister mentioned it.\n")
     assert proc.returncode == 2 and "finite" in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_python_m_restore_ignores_a_cli_py_in_the_current_directory(tmp_path):
-    # `import cli` would find the user's own cli.py first; python -m restore loads the package's
-    (tmp_path / "cli.py").write_text('raise SystemExit("the user\'s own cli.py ran")\n', encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run(
-        [sys.executable, "-m", "restore", "fix", "--diff", "none"],
-        input="In a telephone name on Sunday, the minister mentioned the talks had failed.\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "In a phone call on Sunday, the minister said the talks had failed.\n"

@@ -32,17 +32,26 @@ def test_plain_install_finds_bundled_data(tmp_path):
     assert (target / "restore" / "wordlists" / "spinner_thesaurus.tsv").exists()
     assert (target / "restore" / "wordlists" / "topic_vectors.npz").exists()
     env = dict(os.environ, PYTHONPATH=str(target), RESTORE_CACHE_DIR=str(tmp_path / "cache"))
-    proc = subprocess.run(
-        [sys.executable, "-c", "from cli import main; main()", "fix", "--diff", "none"],
-        input="In a telephone name on Sunday, the minister mentioned the talks had failed.\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "In a phone call on Sunday, the minister said the talks had failed.\n"
+    # the console script's module, and python -m restore run beside a cli.py of the user's own
+    # (which `import cli` would find first: the package loads its own by path)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "cli.py").write_text('raise SystemExit("the user\'s own cli.py ran")\n', encoding="utf-8")
+    for command, cwd in (
+        ([sys.executable, "-c", "from cli import main; main()"], tmp_path),
+        ([sys.executable, "-m", "restore"], work),
+    ):
+        proc = subprocess.run(
+            [*command, "fix", "--diff", "none"],
+            input="In a telephone name on Sunday, the minister mentioned the talks had failed.\n",
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "In a phone call on Sunday, the minister said the talks had failed.\n"
     import_check = subprocess.run(
         [sys.executable, "-c", "import restore, cli; print(restore.__file__, cli.__file__)"],
         capture_output=True,
