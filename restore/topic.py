@@ -2,7 +2,7 @@
 
 Spinners pick synonyms without regard to the topic: "invoice" among "senators" and "vote",
 "soiled" next to "bomb". The trigram LM sees two words of context and often cannot tell
-(in "his name with Mr Wallace" both "name" and "call" read well); word vectors trained on
+(in "his name with the ambassador" both "name" and "call" read well); word vectors trained on
 news say which reading fits the clause. This scorer adds that evidence to restoring arcs
 through the restorer's rescorer hook, after the document gate has decided the text is spun,
 so it never makes a clean text edited.
