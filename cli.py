@@ -30,8 +30,24 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"restore {version('restore')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("restore (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
     """Clean scraped news text and restore articles rewritten by synonym spinners."""
 
 

@@ -335,3 +335,8 @@ def test_stdout_is_utf8_whatever_the_locale_encoding(tmp_path, stdout_encoding):
 def test_a_threshold_that_is_not_finite_is_a_usage_error():
     proc = run("fix", "--threshold", "nan", "--diff", "none", stdin="The minister mentioned it.\n")
     assert proc.returncode == 2 and "finite" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_version():
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("restore ") and proc.stdout.split()[1][0].isdigit()
