@@ -869,7 +869,7 @@ def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
         fixed = line.repaired or ftfy.fix_and_explain(content, _FTFY_CONFIG)
         if fixed.text != content:
             ftfy_reason = _ftfy_reason(fixed.explanation)
-            for edit in _diff_edits(line.start, content, fixed.text, _ftfy_reason(fixed.explanation), 0.95):
+            for edit in _diff_edits(line.start, content, fixed.text, ftfy_reason, 0.95):
                 # name the fix of this span alone when it repairs the same way on its own
                 alone = ftfy.fix_and_explain(edit.before, _FTFY_CONFIG)
                 steps = alone.explanation if alone.text == edit.after else fixed.explanation
@@ -886,20 +886,7 @@ def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
                     )
                 )
     if options.normalise_whitespace:
-        spans = []
-        if line.blank:
-            if content:
-                spans.append((0, len(content), "", "whitespace:trailing"))
-        else:
-            m = _LEADING.search(content)
-            if m:
-                spans.append((m.start(), m.end(), "", "whitespace:leading"))
-            m = _TRAILING.search(content)
-            if m:
-                spans.append((m.start(), m.end(), "", "whitespace:trailing"))
-            for m in _SPACE_RUN.finditer(content):
-                spans.append((m.start(), m.end(), " ", "whitespace:space-run"))
-        for s, e, after, reason in spans:
+        for s, e, after, reason in _whitespace_spans(content, line.blank):
             start, end = line.start + s, line.start + e
             if any(ed.start < end and start < ed.end for ed in edits):
                 continue
@@ -909,11 +896,27 @@ def _line_repairs(text: str, line: _Line, options: CleanOptions) -> list[Edit]:
     return edits
 
 
+def _whitespace_spans(content: str, blank: bool) -> list[tuple[int, int, str, str]]:
+    """(start, end, replacement, reason) of the whitespace a line's rules remove or collapse."""
+    if blank:
+        return [(0, len(content), "", "whitespace:trailing")] if content else []
+    spans = []
+    m = _LEADING.search(content)
+    if m:
+        spans.append((m.start(), m.end(), "", "whitespace:leading"))
+    m = _TRAILING.search(content)
+    if m:
+        spans.append((m.start(), m.end(), "", "whitespace:trailing"))
+    for m in _SPACE_RUN.finditer(content):
+        spans.append((m.start(), m.end(), " ", "whitespace:space-run"))
+    return spans
+
+
 def _normalise_ws(content: str) -> str:
     """``content`` as the whitespace rules of ``_line_repairs`` leave it."""
-    if not content.strip():
-        return ""
-    return _SPACE_RUN.sub(" ", _TRAILING.sub("", _LEADING.sub("", content)))
+    for s, e, after, _ in sorted(_whitespace_spans(content, not content.strip()), reverse=True):
+        content = content[:s] + after + content[e:]
+    return content
 
 
 def _with_repaired_whitespace(line: _Line, edits: list[Edit], ftfy_reason: str) -> list[Edit] | None:
