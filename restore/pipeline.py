@@ -115,7 +115,7 @@ class Restorer:
             from .mlm import MaskedLMRescorer
 
             rescorers.append(MaskedLMRescorer.load(self._model, self._device))
-        rescorer = rescorers[0] if len(rescorers) == 1 else CombinedRescorer(rescorers) if rescorers else None
+        rescorer = CombinedRescorer(rescorers) if rescorers else None
         return SpanRestorer(self.tables, lm, self.settings, rescorer=rescorer)
 
     def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:

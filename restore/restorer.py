@@ -415,9 +415,9 @@ def _same_reading(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:
         for k, word in enumerate(chosen.words)
         if arcs[chosen.start + k][0].words[0] != word
     }
-    for start in range(max(0, chosen.start - 2), chosen.end):
+    for start in range(chosen.end):
         for arc in arcs[start][1:]:
-            if len(arc.words) != arc.end - arc.start:
+            if arc.end <= chosen.start or len(arc.words) != arc.end - arc.start:
                 continue
             if any(wanted.get(arc.start + k) == word for k, word in enumerate(arc.words)):
                 same.add(arc)
