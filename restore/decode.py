@@ -42,24 +42,23 @@ class DecodeSettings:
     topic_tolerance: float = 0.07  # cosine differences this small are near-synonym noise
 
 
-def _step(state: State, arc: Arc, lm: NgramScorer, transitions: dict, lm_weight: float):
-    """The LM part of following ``arc`` from ``state``: (weighted log-prob, new state), cached."""
+def _step(state: State, arc: Arc, lm: NgramScorer, lm_weight: float) -> tuple[float, State]:
+    """The LM part of following ``arc`` from ``state``: (weighted log-prob, new state)."""
     lm_score = 0.0
     prev1, prev2 = state
     for word in arc.words:
         lm_score += lm.logprob(word, prev1, prev2)
         prev1, prev2 = word, prev1
-    step = transitions[(state, arc)] = (lm_weight * lm_score, (prev1, prev2))
-    return step
+    return lm_weight * lm_score, (prev1, prev2)
 
 
-def _edges(
-    state: State, out: list[Arc], costs: dict, arc_cost, lm: NgramScorer, transitions: dict, lm_weight: float
-):
+def _edges(state: State, out: list[Arc], costs: dict, arc_cost, lm: NgramScorer, lm_weight: float):
     """(arc, channel + weighted LM score, next state) for each usable arc leaving ``state``.
 
-    Channel costs are computed once per arc (``costs``) and LM steps once per lattice
-    (``transitions``); arcs whose channel probability is zero are skipped.
+    Channel costs are computed once per arc (``costs``); arcs whose channel probability is
+    zero are skipped. LM steps are not cached here: each (state, arc) pair occurs once per
+    pass, and the LM caches its own n-gram lookups. (A per-lattice cache kept across EM
+    rounds cost about 1 KB per word of a document and did not make decoding faster.)
     """
     for arc in out:
         cost = costs.get(arc)
@@ -67,8 +66,8 @@ def _edges(
             cost = costs[arc] = arc_cost(arc)
         if cost == -math.inf:
             continue
-        step = transitions.get((state, arc)) or _step(state, arc, lm, transitions, lm_weight)
-        yield arc, cost + step[0], step[1]
+        lm_score, new_state = _step(state, arc, lm, lm_weight)
+        yield arc, cost + lm_score, new_state
 
 
 def decode_sentence(
@@ -76,18 +75,13 @@ def decode_sentence(
     lm: NgramScorer,
     arc_cost: Callable[[Arc], float],
     banned: Collection[Arc] = (),
-    transitions: dict | None = None,
     lm_weight: float = 1.0,
 ) -> tuple[float, list[Arc]]:
     """Viterbi over arcs[i] (arcs leaving token i); returns the best score and path.
 
     ``arc_cost`` gives the channel log-probability (plus penalties) of an arc;
     ``banned`` removes arcs, to measure how much the best path depends on them.
-    ``transitions`` caches the LM part of (state, arc) steps across calls on the same
-    lattice (EM rounds only change the channel costs, never the LM scores).
     """
-    if transitions is None:
-        transitions = {}
     n = len(arcs)
     best: list[dict[State, tuple[float, int, State | None, Arc | None]]] = [{} for _ in range(n + 1)]
     best[0][(SENTENCE_START, None)] = (0.0, -1, None, None)
@@ -97,7 +91,7 @@ def decode_sentence(
         if not column:
             continue
         for state, (score, _, _, _) in column.items():
-            for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, transitions, lm_weight):
+            for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, lm_weight):
                 if arc in banned:
                     continue
                 total = score + weight
@@ -133,7 +127,6 @@ def arc_posteriors(
     arcs: list[list[Arc]],
     lm: NgramScorer,
     arc_cost: Callable[[Arc], float],
-    transitions: dict | None = None,
     lm_weight: float = 1.0,
 ) -> dict[Arc, float]:
     """P(arc is on the path) under the same model Viterbi maximises (forward-backward).
@@ -142,8 +135,6 @@ def arc_posteriors(
     hard ones, so three uncertain "name" -> "call" readings add up to evidence that
     this document's spinner rewrites "call", where the best path alone would count none.
     """
-    if transitions is None:
-        transitions = {}
     n = len(arcs)
     alpha: list[dict[State, float]] = [{} for _ in range(n + 1)]
     alpha[0][(SENTENCE_START, None)] = 0.0
@@ -151,7 +142,7 @@ def arc_posteriors(
     costs: dict[Arc, float] = {}
     for i in range(n):
         for state, score in alpha[i].items():
-            for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, transitions, lm_weight):
+            for arc, weight, new_state in _edges(state, arcs[i], costs, arc_cost, lm, lm_weight):
                 edges.append((state, arc, new_state, weight))
                 target = alpha[arc.end]
                 target[new_state] = _logaddexp(target.get(new_state, -math.inf), score + weight)

@@ -128,17 +128,14 @@ class SpinEstimate:
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """One clause's lattice, with the LM transitions its decodes have already computed."""
+    """One clause's lattice: where it starts in the document, its tokens and its arcs."""
 
     offset: int  # index of its first token in the document
     tokens: list[Token]
     arcs: list[list[Arc]]
-    transitions: dict = field(default_factory=dict)  # the decoder's LM cache for this lattice
 
     def decode(self, lm: NgramScorer, cost, banned: Collection[Arc] = (), lm_weight: float = 1.0):
-        return decode_sentence(
-            self.arcs, lm, cost, banned=banned, transitions=self.transitions, lm_weight=lm_weight
-        )
+        return decode_sentence(self.arcs, lm, cost, banned=banned, lm_weight=lm_weight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +217,7 @@ class SpanRestorer:
         rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
         for _ in range(EM_ROUNDS):
             posteriors = [
-                arc_posteriors(
-                    s.arcs, self.lm, self.cost_fn(s, rates), s.transitions, self.settings.lm_weight
-                )
+                arc_posteriors(s.arcs, self.lm, self.cost_fn(s, rates), self.settings.lm_weight)
                 for s in lattices
             ]
             rates = self._reestimate(posteriors, doc_words, rates)
