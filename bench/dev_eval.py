@@ -132,6 +132,20 @@ def main() -> None:
         f"CONTROLS gold originals: words={other_words} false={other_false} "
         f"per1000={1000 * other_false / other_words:.2f}"
     )
+    own_words = own_false = 0
+    for path in sorted((ROOT / "bench" / "data" / "clean").glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        d = S.score(text, restorer.restore(text, clean=False).text)
+        own_words += d["words"]
+        own_false += d["false_edits"]
+        if d["false_edits"]:
+            print(
+                f"project clean {path.stem:22s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}"
+            )
+    print(
+        f"CONTROLS project clean (bench/data/clean): words={own_words} false={own_false} "
+        f"per1000={1000 * own_false / max(own_words, 1):.2f}"
+    )
 
 
 if __name__ == "__main__":
