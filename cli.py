@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 `scan` found a spun document; 2 usage error; 3 an input
 could not be read as text; 4 an output could not be written; 5 a bundled
-resource (wordlist, language model) could not be loaded; 6 `batch` finished but some
+resource (wordlist, language model) or a needed extra (torch, pyarrow) could not be loaded; 6 `batch` finished but some
 records failed (see OUTPUT.errors.jsonl); 130 `batch` was interrupted (--resume continues).
 """
 

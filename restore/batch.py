@@ -42,6 +42,7 @@ from .formats import (
     ResumePoint,
     SourceMeta,
     Writer,
+    check_support,
     detect_format,
     open_writer,
     partial_path,
@@ -491,6 +492,8 @@ class BatchRun:
         self.sources, self.ignored = find_sources(self.input, self.output)
         if not self.sources:
             raise InputError(f"restore: {self.input}: no .txt, .jsonl, .jsonl.gz, .csv or .parquet files")
+        for src in self.sources:  # a missing extra (pyarrow) stops the run now, not per source
+            check_support(src.fmt, src.path)
         self.state_file = state_path(self.output)
         self.errors_final = errors_path(self.output)
         self.identity = {

@@ -7,7 +7,7 @@ EXIT_FLAGGED = 1  # `scan`: some document was judged spun
 EXIT_USAGE = 2  # bad flags or arguments (typer/click also uses 2)
 EXIT_INPUT = 3  # an input file could not be read as text
 EXIT_OUTPUT = 4  # an output file could not be written
-EXIT_RESOURCE = 5  # a model or wordlist could not be loaded
+EXIT_RESOURCE = 5  # a model, a wordlist or a needed extra (torch, pyarrow) could not be loaded
 EXIT_RECORDS_FAILED = 6  # `batch`: the run finished, but some records are in the errors file
 EXIT_INTERRUPTED = 130  # `batch` was interrupted (Ctrl-C); --resume continues it
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .errors import ResourceError
 from .textio import decode_text
 
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".jsonl.gz": "jsonl.gz", ".csv": "csv", ".parquet": "parquet"}
@@ -149,6 +150,18 @@ def _fill_from_fields(
     rec.text, rec.error = _text_of(fields, opts)
     if opts.source_field:
         rec.group = group_of(fields.get(opts.source_field), group)
+
+
+def check_support(fmt: str, path: Path | str) -> None:
+    """Raise ResourceError (exit 5) now if reading ``fmt`` needs an extra that is not installed,
+    so a run stops before it starts instead of failing every such source into the errors file."""
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise ResourceError(
+                f"restore: {path}: reading Parquet needs pyarrow: pip install 'restore[parquet]'"
+            ) from None
 
 
 # --------------------------------------------------------------------------- readers

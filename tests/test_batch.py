@@ -17,7 +17,14 @@ from conftest import ROOT
 
 from restore import batch as batch_mod
 from restore.batch import BatchOptions, BatchRun, run_batch, state_path
-from restore.errors import EXIT_RECORDS_FAILED, EXIT_USAGE, RestoreError, UsageError
+from restore.errors import (
+    EXIT_RECORDS_FAILED,
+    EXIT_RESOURCE,
+    EXIT_USAGE,
+    ResourceError,
+    RestoreError,
+    UsageError,
+)
 from restore.formats import safe_relpath, sidecar_path
 
 SPUN = (ROOT / "samples" / "spun_article.txt").read_text(encoding="utf-8")
@@ -175,6 +182,21 @@ def test_repeated_lines_across_a_source_are_removed_as_chrome(tmp_path):
     assert "corpus:repeated-line" in reasons
     run_batch(src, tmp_path / "off", opts(evidence_sample=0))
     assert CHROME in (tmp_path / "off" / "p0.txt").read_text(encoding="utf-8")
+
+
+def test_parquet_without_pyarrow_stops_before_the_run_with_the_install_command(tmp_path, monkeypatch):
+    # the run used to go through every source and end with exit 6 and the reason in the errors file
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if the parquet extra were not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jsonl").write_text(json.dumps({"id": "a", "text": doc(0)}) + "\n", encoding="utf-8")
+    (src / "table.parquet").write_bytes(b"PAR1")  # never opened
+    with pytest.raises(ResourceError, match=r"table\.parquet: .*pip install 'restore\[parquet\]'") as err:
+        run_batch(src, tmp_path / "out", opts())
+    assert err.value.exit_code == EXIT_RESOURCE and "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".*"))  # nothing was started
+    assert not (tmp_path / "out.errors.jsonl").exists()
 
 
 # --------------------------------------------------------------------------- failures
