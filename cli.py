@@ -93,7 +93,22 @@ def _known_encoding(name: str) -> str:
     return name
 
 
-EncodingOption = Annotated[str, typer.Option(help="Encoding of the input files.", callback=_known_encoding)]
+def _encoding_option(help: str):
+    """--encoding names the inputs' encoding; each command's help says how its output is encoded."""
+    return Annotated[str, typer.Option(help=help, callback=_known_encoding)]
+
+
+EncodingOption = _encoding_option("Encoding of the input files.")
+FixEncodingOption = _encoding_option(
+    "Encoding of the input files; stdout and -o are UTF-8 whatever this is; "
+    "--in-place writes each file back in it."
+)
+BatchEncodingOption = _encoding_option(
+    "Encoding of the input files. Output files are UTF-8 whatever this is."
+)
+ReviewEncodingOption = _encoding_option(
+    "Encoding of the input file; the reviewed text is written in it too (the log is UTF-8)."
+)
 
 
 class DiffStyle(str, enum.Enum):
@@ -168,7 +183,7 @@ def fix(
     threshold: ThresholdOption = None,
     remove_bylines: RemoveBylinesOption = False,
     remove_captions: RemoveCaptionsOption = False,
-    encoding: EncodingOption = "utf-8",
+    encoding: FixEncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
     apply_log: Annotated[
@@ -350,7 +365,7 @@ def batch(
     threshold: ThresholdOption = None,
     remove_bylines: RemoveBylinesOption = False,
     remove_captions: RemoveCaptionsOption = False,
-    encoding: EncodingOption = "utf-8",
+    encoding: BatchEncodingOption = "utf-8",
     progress: Annotated[
         ProgressStyle, typer.Option(help="auto = a bar on a terminal, else a plain line every 10 s.")
     ] = ProgressStyle.auto,
@@ -414,7 +429,7 @@ def review(
     ] = None,
     no_clean: NoCleanOption = False,
     threshold: ThresholdOption = None,
-    encoding: EncodingOption = "utf-8",
+    encoding: ReviewEncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
 ) -> None:

@@ -150,6 +150,21 @@ def test_encoding_option_reads_utf16_despite_its_nul_bytes(tmp_path):
     assert proc.stdout == "The minister said it was fine.\n"
 
 
+def test_encoding_names_the_input_and_the_output_stays_utf8(tmp_path):
+    # `--encoding latin-1 -o OUT` wrote UTF-8 without saying so: the help now says what is written how
+    path = _write(tmp_path / "latin.txt", "The caf\u00e9 owner mentioned a soiled bomb.\n".encode("latin-1"))
+    out = tmp_path / "out.txt"
+    proc = run("fix", str(path), "--encoding", "latin-1", "--diff", "none", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes().startswith("The caf\u00e9 owner".encode())  # UTF-8, as on stdout
+    flat = {
+        c: " ".join(run(c, "--help").stdout.replace("│", " ").split()) for c in ("fix", "batch", "review")
+    }
+    assert "stdout and -o are UTF-8 whatever this is; --in-place writes each file back in it" in flat["fix"]
+    assert "Output files are UTF-8 whatever this is" in flat["batch"]
+    assert "the reviewed text is written in it too" in flat["review"]
+
+
 def test_usage_errors_exit_2():
     assert run("fix", "--encoding", "no-such-codec", "-").returncode == 2
     assert run("fix", "--diff", "sideways").returncode == 2
