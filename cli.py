@@ -198,7 +198,7 @@ def fix(
     from restore.clean import CleanOptions
     from restore.pipeline import Restorer
     from restore.render import to_json, unified_diff, word_diff
-    from restore.textio import read_text, write_text_atomic
+    from restore.textio import check_writable, read_text, write_text_atomic
 
     inputs = paths or ["-"]
     if output is not None and len(inputs) > 1:
@@ -226,6 +226,8 @@ def fix(
             param_hint="-o",
         )
     texts = [(p, read_text(p, encoding)) for p in inputs]  # fail before any work if one is unreadable
+    if output is not None:
+        check_writable(output)  # the page or text too: not exit 4 after the whole run
     restorer = Restorer(
         threshold=threshold,
         clean_options=CleanOptions(remove_bylines=remove_bylines, remove_captions=remove_captions),

@@ -49,6 +49,7 @@ from .formats import (
     read_records,
     safe_relpath,
 )
+from .textio import check_writable
 
 STATE_VERSION = 1
 MIN_EVIDENCE_DOCS = 5  # a group needs this many sampled documents before its repeats count
@@ -526,6 +527,10 @@ class BatchRun:
         elif self.output.exists() and not self.opts.force:
             if self.output.is_file() or any(self.output.iterdir()):
                 raise UsageError(f"restore: {self.output}: already exists; pass --force to overwrite it")
+        if self.opts.html is not None:  # written during and after the run: fail now, not then
+            check_writable(self.opts.html, directory=True)
+        if self.opts.report is not None:
+            check_writable(self.opts.report)
         return state
 
     def _checkpoint(self, *, finalizing: bool = False) -> None:

@@ -98,17 +98,29 @@ def write_text_atomic(path: str | os.PathLike, text: str, encoding: str = "utf-8
         ) from exc
 
 
-def check_writable(path: str | os.PathLike) -> None:
+def check_writable(path: str | os.PathLike, *, directory: bool = False) -> None:
     """Raise OutputError now if ``path`` cannot be written (a directory, no permission), so no
-    work is done for an output that would fail at the end (a review whose decisions are lost)."""
-    if _is_special(path):
+    work is done for an output that would fail at the end (a review whose decisions are lost).
+
+    ``directory``: ``path`` is a directory that files will be written into (made if missing).
+    """
+    if _is_special(path) and not directory:  # /dev/null, a FIFO: written in place
         return
     real = Path(os.path.realpath(path))
     try:
-        if real.is_dir():
+        if directory:
+            if real.exists() and not real.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            where = real
+        elif real.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
-        real.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+        else:
+            where = real.parent
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where one of the directories should be
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
+        fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=where)
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:

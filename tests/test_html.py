@@ -60,6 +60,35 @@ def test_cli_writes_the_page_to_o(tmp_path):
     assert run("fix", str(SAMPLE), "--diff", "html").returncode == 2  # a page needs -o
 
 
+def test_a_page_that_cannot_be_written_fails_before_any_work(tmp_path):
+    # the whole run came first, then exit 4; here --model names no model, so running the
+    # engine would stop with exit 5: exit 4 shows the page was checked before it
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    taken = tmp_path / "taken.html"
+    taken.mkdir()
+    for page in (taken, blocker / "report.html"):
+        proc = run("fix", str(SAMPLE), "--diff", "html", "-o", str(page), "--model", str(tmp_path / "none"))
+        assert proc.returncode == 4, proc.stderr
+        assert str(page) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    old = tmp_path / "old.html"  # like any -o of `fix`, an existing page is replaced (fix has no --force)
+    old.write_text("an earlier page", encoding="utf-8")
+    assert run("fix", str(SAMPLE), "--diff", "html", "-o", str(old)).returncode == 0
+    assert old.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_batch_checks_its_pages_directory_and_report_before_the_run(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "The council met on Tuesday."}\n', encoding="utf-8")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    for where, bad in (("--html", blocker), ("--report", blocker / "report.json")):
+        proc = run("batch", str(source), str(tmp_path / "out.jsonl"), where, str(bad), "--no-restore")
+        assert proc.returncode == 4, proc.stderr
+        assert str(bad) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "out.jsonl").exists() and not list(tmp_path.glob(".*"))  # nothing ran
+
+
 def test_toggle_and_download_in_a_real_browser(page_and_result, tmp_path):
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
