@@ -349,7 +349,12 @@ def batch(
         bool, typer.Option("--resume", help="Continue an interrupted run into the same OUTPUT.")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite an existing OUTPUT (or discard an interrupted run).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Start from a clean OUTPUT: remove what earlier runs wrote there, and nothing else "
+            "(also discards an interrupted run).",
+        ),
     ] = False,
     report: Annotated[Path | None, typer.Option(help="Write a JSON report of the run here.")] = None,
     source_field: Annotated[

@@ -23,6 +23,7 @@ import os
 import pickle
 import re
 import resource
+import shutil
 import signal
 import sys
 import time
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import EXIT_INTERRUPTED, EXIT_RECORDS_FAILED, InputError, OutputError, RestoreError, UsageError
 from .formats import (
@@ -48,6 +49,7 @@ from .formats import (
     partial_path,
     read_records,
     safe_relpath,
+    sidecar_path,
 )
 from .textio import check_writable
 
@@ -177,6 +179,8 @@ def _check_paths(input_path: Path, output: Path) -> None:
         )
     if input_path.is_dir() and (dst == src or src in dst.parents):
         raise UsageError("restore: OUTPUT is inside the INPUT directory; pick a path outside it")
+    if dst in src.parents:  # --force would clear it away with the earlier output
+        raise UsageError("restore: INPUT is inside OUTPUT; pick an OUTPUT outside it")
     if input_path.is_dir() and output.exists() and not output.is_dir():
         raise UsageError(f"restore: {output}: INPUT is a directory, so OUTPUT must be one too")
     if input_path.is_file() and output.is_dir():
@@ -216,6 +220,107 @@ def state_path(output: Path) -> Path:
 
 def errors_path(output: Path) -> Path:
     return output.with_name(f"{output.name}.errors.jsonl")
+
+
+WRITTEN = ".restore-written"  # in a directory OUTPUT: every output path a run opened, one JSON string a line
+
+
+class _Written:
+    """``OUTPUT/.restore-written``: the outputs a run into a directory OUTPUT opens, each recorded
+    before it is created (so even a killed run's files are listed); --force removes exactly these."""
+
+    def __init__(self, output: Path, fresh: bool):
+        self.output = output
+        self.seen = set() if fresh else _read_written(output)
+        self.fh = open(output / WRITTEN, "w" if fresh else "a", encoding="utf-8")  # noqa: SIM115
+
+    def add(self, final: Path) -> None:
+        try:
+            rel = Path(os.path.abspath(final)).relative_to(self.output).as_posix()
+        except ValueError:  # not in OUTPUT: a page of an --html directory elsewhere
+            return
+        if rel not in self.seen:
+            self.seen.add(rel)
+            self.fh.write(json.dumps(rel) + "\n")
+            self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _read_written(output: Path) -> set[str]:
+    try:
+        lines = (output / WRITTEN).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return set()
+    rels = set()
+    for line in lines:
+        try:
+            rels.add(json.loads(line))
+        except ValueError:  # a line cut short by a kill: its file was never created
+            pass
+    return rels
+
+
+def _earlier_output(output: Path, input_path: Path) -> list[Path]:
+    """What earlier runs wrote into the directory OUTPUT, for --force to remove: each recorded
+    output, its ``.restore.json`` sidecar and the hidden partial, parts and temporary files named
+    after it. Raises UsageError, before anything is removed, if OUTPUT holds anything else (a
+    file of the user's, a link, or the output of a run that kept no record) or the input."""
+    by_dir: dict[str, set[str]] = defaultdict(set)
+    for rel in _read_written(output):
+        name = PurePosixPath(rel).name
+        by_dir[PurePosixPath(rel).parent.as_posix()].update((name, sidecar_path(Path(name)).name))
+    out_real, source = output.resolve(), input_path.resolve()
+    owned, foreign = [], []
+    for root, dirs, files in os.walk(output):  # links are not followed
+        here = Path(root).relative_to(output)
+        mine = by_dir.get(here.as_posix(), set())
+        for name in list(dirs):
+            path = Path(root) / name
+            if path.is_symlink() or name.startswith("."):  # a link, or a writer's parts directory
+                dirs.remove(name)
+                ok = _made_by_run(path, out_real / here / name, mine, source)
+                (owned if ok else foreign).append(path)
+        for name in files:
+            path = Path(root) / name
+            ok = _made_by_run(path, out_real / here / name, mine, source) or (
+                here == Path(".") and name == WRITTEN
+            )
+            (owned if ok else foreign).append(path)
+    if foreign:
+        names = ", ".join(p.relative_to(output).as_posix() for p in foreign[:3])
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise UsageError(
+            f"restore: {output}: --force removes only what restore batch recorded writing there, "
+            f"and it also holds {names}{more}: move those away or pick another OUTPUT"
+        )
+    return owned
+
+
+def _made_by_run(path: Path, real: Path, mine: set[str], source: Path) -> bool:
+    """Whether ``path`` (really at ``real``) is one of ``mine``, the outputs recorded in its
+    directory and their sidecars, or a hidden file named after one; never a link or the input."""
+    if path.is_symlink() or real == source or real in source.parents:
+        return False
+    name = path.name
+    return name in mine or (name.startswith(".") and any(name.startswith(f".{m}.") for m in mine))
+
+
+def _remove_earlier_output(output: Path, owned: list[Path]) -> None:
+    """Remove what _earlier_output() found, then the directories that are left empty by it."""
+    emptied = set()
+    for path in owned:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        emptied.update(p for p in path.parents if output in p.parents)
+    for directory in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        try:
+            directory.rmdir()
+        except OSError:  # not empty: something of this run's or the user's is in it
+            pass
 
 
 def _inputs_digest(sources: list[Source]) -> str:
@@ -527,6 +632,11 @@ class BatchRun:
         elif self.output.exists() and not self.opts.force:
             if self.output.is_file() or any(self.output.iterdir()):
                 raise UsageError(f"restore: {self.output}: already exists; pass --force to overwrite it")
+        self.earlier: list[Path] = []  # what --force removes before the run: a clean OUTPUT
+        if self.opts.force and self.output.is_dir():
+            self.earlier = _earlier_output(self.output, self.input)
+        elif self.opts.force and self.output.exists():
+            self.earlier = [self.output]
         if self.opts.html is not None:  # written during and after the run: fail now, not then
             check_writable(self.opts.html, directory=True)
         if self.opts.report is not None:
@@ -706,7 +816,7 @@ class BatchRun:
                 c.spun += spun
                 if spun or not self.opts.only_spun:
                     if self.writer is None:
-                        self.writer = open_writer(src.fmt, src.final, self.metas[si], self.writer_resume)
+                        self.writer = self._open_writer(src, self.metas[si])
                     self.writer.write(rec, Output(text, edits, score, spun))
                     c.written += 1
                     if self.opts.html is not None:
@@ -722,6 +832,11 @@ class BatchRun:
         if self.writer is not None and self.writer.rows_buffered >= 2000:
             self._checkpoint()
 
+    def _open_writer(self, src: Source, meta: SourceMeta) -> Writer:
+        if self.written is not None:  # recorded before the file exists: --force can find it
+            self.written.add(src.final)
+        return open_writer(src.fmt, src.final, meta, self.writer_resume)
+
     def _write_page(self, rel: str, rec, edits: list[dict]) -> None:
         """The HTML review page of one document, named from its file and record, never a raw id."""
         from .edits import Edit
@@ -729,6 +844,8 @@ class BatchRun:
         from .textio import write_text_atomic
 
         stem = page_name(rel, rec.index, rec.id)
+        if self.written is not None:  # pages inside OUTPUT go with it under --force
+            self.written.add(self.opts.html / stem)
         pages = [Edit(**{k: v for k, v in e.items() if k != "details"}) for e in edits]
         write_text_atomic(self.opts.html / stem, render_html(rec.text or "", pages, title=f"{rel} #{rec.id}"))
 
@@ -737,7 +854,7 @@ class BatchRun:
         meta = self.metas.pop(si)
         if src.fmt != "txt":
             if self.writer is None and meta.fatal is None:
-                self.writer = open_writer(src.fmt, src.final, meta, self.writer_resume)
+                self.writer = self._open_writer(src, meta)
             if self.writer is not None:
                 self._checkpoint(finalizing=True)
                 self.writer.finish()
@@ -795,9 +912,12 @@ class BatchRun:
         elif self.opts.force:
             for stale in (self.state_file, self.errors_final):
                 stale.unlink(missing_ok=True)
+            _remove_earlier_output(self.output, self.earlier)
         self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.written: _Written | None = None
         if self.input.is_dir():
             self.output.mkdir(parents=True, exist_ok=True)
+            self.written = _Written(self.output, fresh=not resumed)
         self.errors = ErrorLog(self.errors_final, errors_resume)
         self.session_start = time.monotonic()
         self.last_checkpoint = 0.0
@@ -841,6 +961,8 @@ class BatchRun:
             interrupted = True
         finally:
             self.progress.close()
+            if self.written is not None:
+                self.written.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.executor.shutdown(kill=interrupted)

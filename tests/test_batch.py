@@ -269,6 +269,42 @@ def test_refuses_unsafe_or_ambiguous_outputs(tmp_path):
     assert run_batch(src, tmp_path / "out", opts(force=True)).exit_code == 0
 
 
+def test_force_starts_from_a_clean_output_and_never_deletes_what_it_did_not_write(tmp_path):
+    # --force left the earlier run's files that this run does not write beside the new ones
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "a").mkdir(parents=True)
+    for name in ("keep.txt", "a/gone.txt"):
+        (src / name).write_text(doc(0), encoding="utf-8")
+    write_input(src / "feed.jsonl", rows(2))
+    run_batch(src, out, opts(html=out / "pages"))
+    (src / "a" / "gone.txt").unlink()
+    (src / "feed.jsonl").unlink()
+    (src / "keep.txt").write_text(doc(1), encoding="utf-8")
+    assert run_batch(src, out, opts(force=True, html=out / "pages")).exit_code == 0
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.name.startswith("."))
+    assert left == ["keep.txt", "keep.txt.restore.json", "pages", "pages/keep.txt-0000000-keep.txt.html"]
+    assert (out / "keep.txt").read_text(encoding="utf-8") == doc(1)
+    (out / "notes.md").write_text("mine", encoding="utf-8")  # not the tool's: refused, nothing removed
+    with pytest.raises(UsageError, match="notes.md"):
+        run_batch(src, out, opts(force=True))
+    assert (out / "notes.md").read_text(encoding="utf-8") == "mine" and (out / "keep.txt").exists()
+    (out / "notes.md").unlink()
+    (out / "inner").mkdir()  # an INPUT inside OUTPUT is never cleared away
+    (out / "inner" / "x.txt").write_text(doc(2), encoding="utf-8")
+    with pytest.raises(UsageError, match="INPUT is inside OUTPUT"):
+        run_batch(out / "inner", out, opts(force=True))
+    assert (out / "inner" / "x.txt").read_text(encoding="utf-8") == doc(2)
+
+
+def test_force_on_a_file_output_leaves_nothing_of_the_earlier_run(tmp_path):
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(src, [{"id": "1", "text": doc(0)}])
+    run_batch(src, out, opts())
+    write_input(src, [{"id": "1", "body": doc(0)}])  # now unreadable as a whole: no output written
+    assert run_batch(src, out, opts(force=True)).exit_code == EXIT_RECORDS_FAILED
+    assert not out.exists()  # not the earlier run's rows beside this run's errors file
+
+
 def test_safe_relpath_never_escapes():
     assert str(safe_relpath("../../etc/passwd")) == "etc/passwd"
     assert str(safe_relpath("/abs/./x\\..\\y.txt")) == "abs/x/y.txt"
