@@ -29,9 +29,11 @@ _CACHE_VERSION = 9
 VARIANT_FILTER = {"thesaurus": "strict", "wordnet-blind": "inflection"}
 # Families whose pairs must not merely swap British and American spelling (apologised/apologized,
 # colour/color, centre/center): that is not synonym spinning, and "restoring" it would respell every
-# British article the LM (trained on American text) reads. The blind WordNet spinner keeps them:
-# WordNet lists both spellings in one synset, so it really writes "defence" for "defense".
-LOCALE_FILTER = frozenset({"spinner-table", "thesaurus"})
+# British article the LM (trained on American text) reads. The blind WordNet spinner does write
+# them (WordNet lists both spellings in one synset: "defence" for "defense"), but the LM prefers the
+# American spelling whichever way the spinner went, so in a British article such pairs respell the
+# words the spinner never touched (armoured, minimise); a spelling left as it is costs nothing.
+LOCALE_FILTER = frozenset({"spinner-table", "thesaurus", "wordnet-blind"})
 # pairs flagged `common` (the spun form is everyday English: "different" for "other") need
 # more evidence than their presence: their channel weight is scaled down by this factor
 COMMON_PAIR_FACTOR = 0.3

@@ -75,3 +75,14 @@ def test_spun_british_article_keeps_its_spelling(restorer):
     assert "apologised" in result.text and "neighbourhood centre" in result.text
     assert "phone call" in result.text or "telephone call" in result.text
     assert "spinner-table" in LOCALE_FILTER
+
+
+def test_blind_family_does_not_respell_a_british_article():
+    # the blind WordNet family's tables list British/American pairs (WordNet puts both in one
+    # synset); the LM always prefers the American one, so they must not be candidates
+    from restore.channel import ChannelTables
+
+    tables = ChannelTables.load()
+    pairs = {"armoured": "armored", "minimise": "minimize", "defence": "defense", "centre": "center"}
+    for british, american in pairs.items():
+        assert american not in {source.original for source in tables.lookup(british)}
