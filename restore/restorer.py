@@ -19,7 +19,7 @@ from typing import Protocol
 import regex
 
 from .channel import ChannelTables
-from .decode import DecodeSettings, arc_posteriors, decode_sentence
+from .decode import DecodedSentence, DecodeSettings, arc_posteriors, decode_sentence
 from .edits import Edit
 from .lattice import Arc, SentenceLattices, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
@@ -173,14 +173,14 @@ class SpanRestorer:
         rates = model.rates
         rescored = self._rescore(text, model.lattices, rates) if rates.active() else {}
         for sent in model.lattices:
-            cost = self.cost_fn(sent, rates, rescored)
-            score, path = sent.decode(self.lm, cost, lm_weight=self.settings.lm_weight)
-            for arc in path:
+            decoded = DecodedSentence(
+                sent.arcs, self.lm, self.cost_fn(sent, rates, rescored), self.settings.lm_weight
+            )
+            for arc in decoded.path:
                 if arc.is_keep:
                     continue
-                banned = _same_reading(sent.arcs, arc)
-                alt_score, _ = sent.decode(self.lm, cost, banned=banned, lm_weight=self.settings.lm_weight)
-                confidence = _sigmoid(score - alt_score + self.settings.margin)
+                alt_score = decoded.best_score_avoiding(_same_reading(sent.arcs, arc))
+                confidence = _sigmoid(decoded.score - alt_score + self.settings.margin)
                 if confidence < self.settings.min_confidence:
                     continue  # a wrong restoration costs more than a missed one: keep the input
                 edits.append(self._edit(text, sent, arc, rates, confidence))

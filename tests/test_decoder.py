@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 from restore import Restorer
 from restore.channel import ChannelTables
@@ -122,3 +123,33 @@ def test_a_change_two_readings_agree_on_is_confident(tmp_path):
         assert "a phone call to the minister" in result.text, (threshold, result.text)
         call = next(e for e in result.edits if e.after.endswith("call"))
         assert call.confidence > 0.97, (threshold, call)  # 0.85 at threshold 0 when they competed
+
+
+def test_alternatives_score_exactly_what_a_full_redecode_does(restorer):
+    # confidence re-decodes only the stretch around a change (between positions no arc crosses);
+    # that must give the full re-decode's score for every change, phrases and neighbours included
+    import math
+
+    import regex
+
+    from restore.decode import DecodedSentence, decode_sentence
+    from restore.restorer import _same_reading
+
+    engine = restorer.span_restorer
+    weight = engine.settings.lm_weight
+    checked = 0
+    for path in sorted((ROOT / "bench" / "data" / "synthetic").glob("*.gold"))[:4]:
+        spun = regex.sub(r"\{([^{}]*?)=>[^{}]*\}", r"\1", path.read_text(encoding="utf-8"))
+        model = engine.model_document(spun)
+        for sent in model.lattices:
+            cost = engine.cost_fn(sent, model.rates)
+            decoded = DecodedSentence(sent.arcs, engine.lm, cost, weight)
+            full_score, full_path = decode_sentence(sent.arcs, engine.lm, cost, lm_weight=weight)
+            assert math.isclose(decoded.score, full_score) and decoded.path == full_path
+            for arc in [a for out in sent.arcs for a in out if not a.is_keep][:12]:
+                banned = _same_reading(sent.arcs, arc)
+                want, _ = decode_sentence(sent.arcs, engine.lm, cost, banned=banned, lm_weight=weight)
+                got = decoded.best_score_avoiding(banned)
+                assert math.isclose(got, want, abs_tol=1e-9), (arc, got, want)
+                checked += 1
+    assert checked > 200
