@@ -9,16 +9,22 @@ from .errors import ResourceError
 
 
 def wordlist_dir() -> Path:
-    """Directory of the bundled wordlists, found the same way from a checkout or a wheel."""
+    """Directory of the bundled wordlists, found the same way from a checkout or a wheel.
+
+    The directory next to the imported package wins: an editable install's import hook maps
+    ``restore.wordlists`` to the installed checkout, so a second checkout on PYTHONPATH (a
+    git worktree being measured) would otherwise run its code on the first one's tables.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "wordlists", here.parent / "wordlists"):  # wheel, checkout
+        if (candidate / "spinner_thesaurus.tsv").is_file():
+            return candidate
     try:
         installed = Path(str(resources.files("restore.wordlists")))
         if installed.is_dir():
             return installed
     except ModuleNotFoundError:
         pass
-    checkout = Path(__file__).resolve().parent.parent / "wordlists"
-    if checkout.is_dir():
-        return checkout
     raise ResourceError("restore: cannot find the bundled wordlists (reinstall the package)")
 
 

@@ -75,3 +75,23 @@ def test_sdist_carries_what_its_tests_need(tmp_path):
         members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
     assert "cli.py" in members and "wordlists/topic_vectors.npz" in members
     assert {"tests/conftest.py", "tests/data/negative.txt", "samples/spun_article.txt"} <= members
+
+
+def test_a_checkout_on_pythonpath_reads_its_own_wordlists(tmp_path):
+    # an editable install maps restore.wordlists to its checkout; a second checkout (a worktree
+    # being measured) put first on PYTHONPATH must still read the tables next to its own code
+    import shutil
+
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT / "restore", copy / "restore")
+    (copy / "wordlists").mkdir()
+    shutil.copy(ROOT / "wordlists" / "spinner_thesaurus.tsv", copy / "wordlists" / "spinner_thesaurus.tsv")
+    out = subprocess.run(
+        [sys.executable, "-c", "from restore.data import wordlist_dir; print(wordlist_dir())"],
+        env={**os.environ, "PYTHONPATH": str(copy)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == str(copy / "wordlists")
