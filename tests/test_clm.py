@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, lattices
 
 try:
     import torch
@@ -28,28 +28,10 @@ except ImportError as exc:  # the base install has no torch; CI installs the clm
     pytest.skip(f"needs the clm extra ({exc.name} missing): pip install -e '.[clm]'", allow_module_level=True)
 
 from restore import Restorer
-from restore.channel import ChannelTables
 from restore.clm import CausalLMRescorer
 from restore.errors import ResourceError
-from restore.lattice import build_lattice, has_alternatives
-from restore.tokenize import sentences, tokenize
 
 SPUN = "The minister mentioned that he held a telephone name with the ambassador. The invoice was passed."
-
-
-def lattices(text: str, tables: ChannelTables):
-    tokens = tokenize(text)
-    out = []
-    for i, j in sentences(tokens):
-        arcs = build_lattice(tokens[i:j], tables)
-        if has_alternatives(arcs):
-            out.append((tokens[i:j], arcs))
-    return out
-
-
-@pytest.fixture(scope="module")
-def tables() -> ChannelTables:
-    return ChannelTables.load()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, lattices
 
 try:
     import torch
@@ -24,10 +24,8 @@ except ImportError as exc:  # the base install has no torch; CI installs the mlm
         raise
     pytest.skip(f"needs the mlm extra ({exc.name} missing): pip install -e '.[mlm]'", allow_module_level=True)
 
-from restore.channel import ChannelTables
-from restore.lattice import Arc, build_lattice, has_alternatives
 from restore.mlm import MaskedLMRescorer, count_positions
-from restore.tokenize import sentences, tokenize
+from restore.tokenize import tokenize
 
 SPUN = "In a telephone name, the minister mentioned that a soiled bomb was being built."
 FILLER = [
@@ -40,21 +38,6 @@ FILLER = [
 ]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SPLIT = {"telephone": ["tele", "##phone"], "minister": ["minis", "##ter"]}  # multi-piece words
-
-
-def lattices(text: str, tables: ChannelTables) -> list[tuple[list, list[list[Arc]]]]:
-    tokens = tokenize(text)
-    out = []
-    for i, j in sentences(tokens):
-        arcs = build_lattice(tokens[i:j], tables)
-        if has_alternatives(arcs):
-            out.append((tokens[i:j], arcs))
-    return out
-
-
-@pytest.fixture(scope="module")
-def tables() -> ChannelTables:
-    return ChannelTables.load()
 
 
 @pytest.fixture(scope="module")
