@@ -253,7 +253,7 @@ def test_missing_model_is_a_one_line_error(tmp_path):
 
 
 def test_base_import_does_not_load_torch():
-    code = "import sys, cli, restore, restore.mlm; restore.Restorer(); assert 'torch' not in sys.modules"
+    code = "import sys, cli, restore, restore.mlm, restore.clm; restore.Restorer(); assert 'torch' not in sys.modules"
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
