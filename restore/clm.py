@@ -152,7 +152,7 @@ class CausalLMRescorer:
     weight: float = 1.0
     context_chars: int = 300
     batch_tokens: int = 4096
-    _bos: list[int] = field(default_factory=list)
+    _bos: list[int] = field(default_factory=list, init=False)
 
     @classmethod
     def load(cls, name_or_path: str = DEFAULT_CLM, **kwargs) -> CausalLMRescorer:
