@@ -75,8 +75,9 @@ def load_causal_lm(name_or_path: str = DEFAULT_CLM):
         ) from None
     if name_or_path == DEFAULT_CLM:
         gguf = _default_gguf()
-        stat = gguf.stat()
-        converted = cache_dir() / f"clm-{stat.st_size}-{stat.st_mtime_ns}"
+        # named by the weights' package version and size, not mtime: a reinstall reuses the copy
+        version = importlib.metadata.version(_GGUF_DIST)
+        converted = cache_dir() / f"clm-{_GGUF_DIST}-{version}-{gguf.stat().st_size}"
         if not (converted / "config.json").is_file():
             try:
                 with _quiet_loading():
