@@ -10,7 +10,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .channel import ChannelTables
-from .clm import CLM_WEIGHT
+from .clm import CLM_FAMILY_SCALE, CLM_WEIGHT
 from .decode import DecodeSettings
 from .edits import Edit, apply_edits, check_text, rebase
 from .lm import NgramScorer
@@ -122,7 +122,9 @@ class Restorer:
         if self.settings.clm_weight:  # torch and transformers are imported only here
             from .clm import CausalLMRescorer
 
-            rescorers.append(CausalLMRescorer.load(weight=self.settings.clm_weight))
+            rescorers.append(
+                CausalLMRescorer.load(weight=self.settings.clm_weight, family_scale=CLM_FAMILY_SCALE)
+            )
         if self._model:  # torch and transformers are imported only here
             from .mlm import MaskedLMRescorer
 

@@ -162,3 +162,15 @@ def test_restorer_switches_the_stage_on_with_its_weight(monkeypatch):
     assert Restorer().settings.clm_weight == CLM_WEIGHT
     assert Restorer(clm=False).settings.clm_weight == 0.0
     assert Restorer(clm=True, settings=DecodeSettings(clm_weight=0.4)).settings.clm_weight == 0.4
+
+
+def test_a_family_scale_weighs_only_that_familys_arcs(tiny, tables):
+    sents = lattices(SPUN, tables)
+    full = tiny.arc_scores(SPUN, sents)
+    halved = CausalLMRescorer(tiny.model, tiny.tokenizer, weight=0.7, family_scale={"spinner-table": 0.5})
+    scaled = halved.arc_scores(SPUN, sents)
+    only_table = [a for a in full if {f for f, _ in a.weights} == {"spinner-table"}]
+    others = [a for a in full if "spinner-table" not in {f for f, _ in a.weights}]
+    assert only_table and others
+    assert all(math.isclose(scaled[a], full[a] / 2, rel_tol=1e-5, abs_tol=1e-6) for a in only_table)
+    assert all(math.isclose(scaled[a], full[a], rel_tol=1e-5, abs_tol=1e-6) for a in others)
