@@ -183,7 +183,7 @@ class SpanRestorer:
                 confidence = _sigmoid(decoded.score - alt_score + self.settings.margin)
                 if confidence < self.settings.min_confidence:
                     continue  # a wrong restoration costs more than a missed one: keep the input
-                edits.append(self._edit(text, sent, arc, rates, confidence))
+                edits.append(self._edit(text, sent, arc, rates, confidence, rescored.get(arc)))
         estimate.restored = len(edits)
         return _fix_articles(text, edits), estimate
 
@@ -348,7 +348,10 @@ class SpanRestorer:
             family_rates[family] = min(rate, MAX_RATE)
         return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior, own)
 
-    def _edit(self, text: str, sent: Sentence, arc: Arc, rates: SpinRates, confidence: float) -> Edit:
+    def _edit(
+        self, text: str, sent: Sentence, arc: Arc, rates: SpinRates, confidence: float, evidence: float | None
+    ) -> Edit:
+        """The edit ``arc`` makes; ``evidence`` is what the rescorers (topic, --clm, --model) added, in nats."""
         first, last = sent.tokens[arc.start], sent.tokens[arc.end - 1]
         before = text[first.start : last.end]
         original = arc.original or arc.key
@@ -368,6 +371,7 @@ class SpanRestorer:
                 "family": family,
                 "channel_weight": round(dict(arc.weights)[family], 4),
                 "spin_rate": round(rates.of(family, arc.key), 4),
+                **({"model_evidence": round(evidence, 2)} if evidence is not None else {}),
             },
         )
 

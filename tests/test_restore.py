@@ -385,3 +385,11 @@ def test_a_threshold_that_is_not_finite_is_refused(bad):
     """NaN or an infinite margin silently turned every restoration off."""
     with pytest.raises(ValueError, match="finite"):
         Restorer(threshold=bad)
+
+
+def test_restorations_say_what_the_context_models_added(restorer):
+    text = "In a telephone name, the minister mentioned that the senators would vote on the invoice on Tuesday.\n"
+    result = restorer.restore(text, clean=False)
+    bill = [e for e in result.edits if e.after == "bill"]
+    assert bill and bill[0].details["model_evidence"] > 0  # "bill" is on topic among senators and a vote
+    assert all({"family", "channel_weight", "spin_rate"} <= set(e.details) for e in result.edits)
