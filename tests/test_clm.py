@@ -174,3 +174,91 @@ def test_a_family_scale_weighs_only_that_familys_arcs(tiny, tables):
     assert only_table and others
     assert all(math.isclose(scaled[a], full[a] / 2, rel_tol=1e-5, abs_tol=1e-6) for a in only_table)
     assert all(math.isclose(scaled[a], full[a], rel_tol=1e-5, abs_tol=1e-6) for a in others)
+
+
+def _rows_read(rescorer, monkeypatch, text, sents, **kwargs):
+    """The (context, sentence) rows ``arc_scores`` sends to the model, and its scores."""
+    seen: list = []
+
+    def spy(rows):
+        seen.extend(rows)
+        return [0.0] * len(rows)
+
+    monkeypatch.setattr(rescorer, "_logprobs", spy)
+    return seen, rescorer.arc_scores(text, sents, **kwargs)
+
+
+def test_a_candidate_is_read_with_the_article_its_edit_writes(tiny, tables, monkeypatch):
+    # "an invoice" -> "bill" is written "a bill" (_fix_articles); the LM must judge that sentence,
+    # not "an bill", which it penalises by ~10 nats (SmolLM2) for the article alone
+    text = "The senators voted on an invoice to raise taxes."
+    rows, _ = _rows_read(tiny, monkeypatch, text, lattices(text, tables))
+    sentences = {sentence for _context, sentence in rows}
+    assert "The senators voted on a bill to raise taxes" in sentences
+    assert not any(" an bill" in s for s in sentences)
+
+
+def test_the_family_scale_follows_the_families_the_gate_kept(tiny, tables, monkeypatch):
+    # in a document the blind WordNet spinner wrote (only it active), an arc the thesaurus also
+    # proposes is still judged in blind-spun text: it takes the blind family's scale
+    text = "The minister mentioned that the invoice was handed after a lengthy argument."
+    sents = lattices(text, tables)
+    rescorer = CausalLMRescorer(tiny.model, tiny.tokenizer, weight=1.0, family_scale={"wordnet-blind": 0.5})
+    shared = [
+        a
+        for _t, arcs in sents
+        for out in arcs
+        for a in out[1:]
+        if "wordnet-blind" in {f for f, _ in a.weights} and len(a.weights) > 1
+    ]
+    assert shared
+    assert all(rescorer._weight(a, frozenset({"wordnet-blind"})) == 0.5 for a in shared)
+    assert all(rescorer._weight(a, frozenset({"thesaurus", "spinner-table"})) == 1.0 for a in shared)
+    assert all(rescorer._weight(a, frozenset()) == 1.0 for a in shared)  # no gate told: largest
+
+
+def test_a_clause_too_long_for_the_model_gets_no_opinion(tiny, tables, monkeypatch):
+    # a clause is at most 80 words, but the characters between them are not bounded: a rule of
+    # dashes made one SmolLM2 row 8,000 tokens long (147 s and 5 GB for two rows, and past 8,192
+    # positions the model's numbers mean nothing)
+    text = "The minister mentioned the invoice " + "- " * 5000 + "today. The get together met."
+    sents = lattices(text, tables)
+    rows, scores = _rows_read(tiny, monkeypatch, text, sents)
+    assert rows and all(len(sentence) <= tiny.max_sentence_chars for _c, sentence in rows)
+    long_arcs = [a for out in sents[0][1] for a in out[1:]]
+    assert long_arcs and not any(a in scores for a in long_arcs)
+
+
+@pytest.fixture
+def fake_gguf(tiny, monkeypatch):
+    """_convert_gguf's loaders return the tiny model: the conversion's file handling, in a second."""
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", lambda *a, **k: tiny.model)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: tiny.tokenizer)
+
+
+def test_a_failed_conversion_is_a_resource_error_and_leaves_nothing(fake_gguf, tmp_path, monkeypatch):
+    import safetensors.torch
+
+    from restore import clm
+
+    def disk_full(*args, **kwargs):  # what safetensors raises on ENOSPC: not an OSError
+        raise safetensors.SafetensorError("Error while serializing: I/O error: No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full)
+    with pytest.raises(ResourceError, match="No space left"):
+        clm._convert_gguf(tmp_path / "model.gguf", tmp_path / "clm-x")
+    assert list(tmp_path.iterdir()) == []  # no half-written directory stays behind
+
+
+def test_the_converted_checkpoint_is_readable_by_others(fake_gguf, tmp_path):
+    # safetensors creates its file 0600: a cache warmed by one user (a Docker build as root) would
+    # be unreadable to another, and config.json being there means it is never converted again
+    from restore import clm
+
+    old = os.umask(0o022)
+    try:
+        clm._convert_gguf(tmp_path / "model.gguf", tmp_path / "clm-x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "clm-x" / "model.safetensors").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["clm-x"]
