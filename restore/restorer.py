@@ -23,8 +23,8 @@ from .decode import DecodedSentence, DecodeSettings, arc_posteriors, decode_sent
 from .edits import Edit
 from .lattice import Arc, SentenceLattices, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
-from .surface import article_for, transfer_case
-from .tokenize import WORD, Token, sentences, tokenize
+from .surface import article_before, article_for, transfer_case
+from .tokenize import Token, sentences, tokenize
 
 
 class ArcRescorer(Protocol):
@@ -438,19 +438,10 @@ def _fix_articles(text: str, edits: list[Edit]) -> list[Edit]:
     )  # they never overlap: only the one before can hold the article
     for index, edit in enumerate(edits):
         before = edits[index - 1] if index else None
-        gap_start = edit.start
-        while gap_start > 0 and text[gap_start - 1] == " ":
-            gap_start -= 1
-        prev = None
-        for match in WORD.finditer(text, max(0, gap_start - 3), gap_start):
-            if match.end() == gap_start:
-                prev = match
+        prev = article_before(text, edit.start)
         new_first = edit.after.split()[0] if edit.after.split() else ""
         if (
             prev is not None
-            and prev.group().lower() in ("a", "an")
-            and (prev.start() == 0 or not text[prev.start() - 1].isalnum())
-            and gap_start < edit.start
             and new_first
             and not (before is not None and before.start <= prev.start() < before.end)
         ):

@@ -76,3 +76,27 @@ def article_for(article: str, next_word: str) -> str:
     if article[:1].isupper():
         return right.capitalize()
     return right
+
+
+def article_before(text: str, pos: int):
+    """The word "a" or "an" that ends just before ``pos`` with only spaces (one or more) between.
+
+    An edit whose new first word needs the other article extends over it; the causal LM reads
+    its candidate sentences with the same agreement, so both ask here.
+    """
+    from .tokenize import WORD  # tokenize needs nothing from here; imported late to keep it so
+
+    gap_start = pos
+    while gap_start > 0 and text[gap_start - 1] == " ":
+        gap_start -= 1
+    if gap_start == pos:
+        return None
+    prev = None
+    for match in WORD.finditer(text, max(0, gap_start - 3), gap_start):
+        if match.end() == gap_start:
+            prev = match
+    if prev is None or prev.group().lower() not in ("a", "an"):
+        return None
+    if prev.start() > 0 and text[prev.start() - 1].isalnum():
+        return None  # the window began inside a longer word ("Cuba")
+    return prev
