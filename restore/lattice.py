@@ -36,6 +36,11 @@ class Arc:
     def is_keep(self) -> bool:
         return not self.weights
 
+    @property
+    def spelling(self) -> str:
+        """The original as the table spells it (its case matters), else the words joined."""
+        return self.original or self.key
+
 
 # what a rescorer is given: per sentence that has alternatives, its tokens and arcs
 SentenceLattices = list[tuple[list[Token], list[list[Arc]]]]

@@ -55,7 +55,7 @@ import typer
 
 from .errors import ResourceError
 from .lattice import Arc, SentenceLattices
-from .surface import transfer_case
+from .surface import restored_surface
 from .tokenize import Token, tokenize
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -347,10 +347,7 @@ class MaskedLMRescorer:
                     if arc.is_keep:
                         surface = before
                     else:
-                        original = arc.original or arc.key
-                        surface = transfer_case(
-                            before, original, keep_replacement_case=not original.islower()
-                        )
+                        surface = restored_surface(before, arc.spelling)
                     ws, we = self._window(text, units, *self._unit_range(units, first.start, last.end))
                     row_text = text[ws : first.start] + surface + text[last.end : we]
                     cs = first.start - ws

@@ -16,14 +16,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import regex
-
 from .channel import ChannelTables
 from .decode import DecodedSentence, DecodeSettings, arc_posteriors, decode_sentence
 from .edits import Edit
 from .lattice import Arc, SentenceLattices, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
-from .surface import article_before, article_for, transfer_case
+from .surface import article_before, article_for, restored_surface, trim_shared_words
 from .tokenize import Token, sentences, tokenize
 
 
@@ -354,11 +352,11 @@ class SpanRestorer:
         """The edit ``arc`` makes; ``evidence`` is what the rescorers (topic, --clm, --model) added, in nats."""
         first, last = sent.tokens[arc.start], sent.tokens[arc.end - 1]
         before = text[first.start : last.end]
-        original = arc.original or arc.key
-        after = transfer_case(before, original, keep_replacement_case=not original.islower())
+        original = arc.spelling
+        after = restored_surface(before, original)
         shares = {f: rates.of(f, arc.key) * w for f, w in arc.weights}
         family = max(shares, key=shares.get)
-        skip, changed, after = _trim_shared_words(before, after)
+        skip, changed, after = trim_shared_words(before, after)
         return Edit(
             start=first.start + skip,
             end=first.start + skip + len(changed),
@@ -374,29 +372,6 @@ class SpanRestorer:
                 **({"model_evidence": round(evidence, 2)} if evidence is not None else {}),
             },
         )
-
-
-_NONSPACE = regex.compile(r"\S+")
-
-
-def _trim_shared_words(before: str, after: str) -> tuple[int, str, str]:
-    """The changed part of a phrase edit: (offset into ``before``, its slice, the replacement).
-
-    The table's context phrases ("the invoice" -> "the bill", "earlier than the" -> "before the")
-    rewrite one word; the reviewer sees that word change, and the reason still names the phrase.
-    """
-    words = list(_NONSPACE.finditer(before))
-    new = after.split(" ")
-    i = 0
-    while i < len(words) - 1 and i < len(new) - 1 and words[i].group() == new[i]:
-        i += 1
-    j = 0
-    while j < len(words) - 1 - i and j < len(new) - 1 - i and words[-1 - j].group() == new[-1 - j]:
-        j += 1
-    if i == 0 and j == 0:
-        return 0, before, after
-    start, end = words[i].start(), words[len(words) - 1 - j].end()
-    return start, before[start:end], " ".join(new[i : len(new) - j])
 
 
 def _same_reading(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:

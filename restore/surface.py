@@ -23,6 +23,12 @@ def _title_case(words: list[str]) -> bool:
     )
 
 
+def restored_surface(before: str, original: str) -> str:
+    """How ``original`` is written over ``before``: in its case pattern, unless the table spells
+    the original with capitals of its own (a name: "White House")."""
+    return transfer_case(before, original, keep_replacement_case=not original.islower())
+
+
 def transfer_case(before: str, replacement: str, *, keep_replacement_case: bool = False) -> str:
     """Give ``replacement`` the capitalisation pattern of ``before``.
 
@@ -100,3 +106,26 @@ def article_before(text: str, pos: int):
     if prev.start() > 0 and text[prev.start() - 1].isalnum():
         return None  # the window began inside a longer word ("Cuba")
     return prev
+
+
+_NONSPACE = regex.compile(r"\S+")
+
+
+def trim_shared_words(before: str, after: str) -> tuple[int, str, str]:
+    """The changed part of a phrase edit: (offset into ``before``, its slice, the replacement).
+
+    The table's context phrases ("the invoice" -> "the bill", "earlier than the" -> "before the")
+    rewrite one word; the reviewer sees that word change, and the reason still names the phrase.
+    """
+    words = list(_NONSPACE.finditer(before))
+    new = after.split(" ")
+    i = 0
+    while i < len(words) - 1 and i < len(new) - 1 and words[i].group() == new[i]:
+        i += 1
+    j = 0
+    while j < len(words) - 1 - i and j < len(new) - 1 - i and words[-1 - j].group() == new[-1 - j]:
+        j += 1
+    if i == 0 and j == 0:
+        return 0, before, after
+    start, end = words[i].start(), words[len(words) - 1 - j].end()
+    return start, before[start:end], " ".join(new[i : len(new) - j])

@@ -297,7 +297,7 @@ def test_invisible_characters_inside_a_word_do_not_hide_it(restorer):
     ],
 )
 def test_phrase_edits_cover_only_the_changed_words(before, after, expected):
-    from restore.restorer import _trim_shared_words
+    from restore.surface import trim_shared_words as _trim_shared_words
 
     assert _trim_shared_words(before, after) == expected
     skip, changed, _ = expected
