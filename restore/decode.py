@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import cached_property
 
 from .lattice import Arc
 from .lm import SENTENCE_END, SENTENCE_START, NgramScorer
@@ -171,36 +172,37 @@ class DecodedSentence:
         self._edges: list = []
         self._forward = _viterbi(arcs, lm, arc_cost, lm_weight, edges=self._edges)
         self.score, self.path = _best_path(self._forward, lm, lm_weight)
-        self._backward: list[dict[State, float]] | None = None
-        n = len(arcs)
-        self._cut = [True] * (n + 1)  # no arc starting before k ends after k
-        reach = 0
-        for k in range(n):
-            self._cut[k] = reach <= k
-            reach = max([reach] + [arc.end for arc in arcs[k]])
 
+    @cached_property
+    def _cuts(self) -> list[bool]:
+        """Per position k: no arc starting before k ends after k (every reading passes through k)."""
+        cuts, reach = [True] * (len(self.arcs) + 1), 0
+        for k, out in enumerate(self.arcs):
+            cuts[k] = reach <= k
+            reach = max(reach, max(arc.end for arc in out))
+        return cuts
+
+    @cached_property
     def _completions(self) -> list[dict[State, float]]:
-        """Best score from each (position, state) to the sentence end (computed on first use)."""
-        if self._backward is None:
-            n = len(self.arcs)
-            backward: list[dict[State, float]] = [{} for _ in range(n + 1)]
-            for state in self._forward[n]:
-                backward[n][state] = _end_score(state, self.lm, self.lm_weight)
-            for state, arc, weight, new_state in reversed(self._edges):
-                after = backward[arc.end].get(new_state)
-                if after is not None and weight + after > backward[arc.start].get(state, -math.inf):
-                    backward[arc.start][state] = weight + after
-            self._backward = backward
-        return self._backward
+        """Best score from each (position, state) to the sentence end."""
+        n = len(self.arcs)
+        backward: list[dict[State, float]] = [{} for _ in range(n + 1)]
+        for state in self._forward[n]:
+            backward[n][state] = _end_score(state, self.lm, self.lm_weight)
+        for state, arc, weight, new_state in reversed(self._edges):
+            after = backward[arc.end].get(new_state)
+            if after is not None and weight + after > backward[arc.start].get(state, -math.inf):
+                backward[arc.start][state] = weight + after
+        return backward
 
     def best_score_avoiding(self, banned: Collection[Arc]) -> float:
         """Score of the best reading that uses none of ``banned`` (-inf if there is none)."""
-        backward = self._completions()
+        backward = self._completions
         lo = min(arc.start for arc in banned)
         hi = max(arc.end for arc in banned)
-        while not self._cut[lo]:
+        while not self._cuts[lo]:
             lo -= 1
-        while not self._cut[hi]:
+        while not self._cuts[hi]:
             hi += 1
         first = {state: (score, -1, None, None) for state, (score, _, _, _) in self._forward[lo].items()}
         best = _viterbi(
