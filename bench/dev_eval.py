@@ -109,43 +109,30 @@ def main() -> None:
         lines = (dev / f"seed00{n}.lines").read_text(encoding="utf-8").split("\n")
         body = "\n".join(line.split("\t", 1)[1] for line in lines if line.startswith("K\t")) + "\n"
         controls.append((f"seed00{n}.K", body))
-    required_words = required_false = 0
-    other_words = other_false = 0
-    for name, text in controls:
+    originals = [
+        (path.stem, S.original_text(path.read_text(encoding="utf-8")))
+        for path in sorted(dev.glob("*.gold")) + (sorted(synthetic.glob("*.gold")) if args.synthetic else [])
+    ]
+    own = [
+        (path.stem, path.read_text(encoding="utf-8"))
+        for path in sorted((ROOT / "bench" / "data" / "clean").glob("*.txt"))
+    ]
+    control_line("clean+K-lines", controls, restorer, S, show_all=args.verbose)
+    control_line("gold originals", originals, restorer, S)
+    control_line("project clean (bench/data/clean)", own, restorer, S)
+
+
+def control_line(label: str, texts: list[tuple[str, str]], restorer, S, show_all: bool = False) -> None:
+    """False edits on texts that must come back unchanged: one line per text that got some (or
+    every text, with ``show_all``), then the total."""
+    words = false = 0
+    for name, text in texts:
         d = S.score(text, restorer.restore(text, clean=False).text)
-        required_words += d["words"]
-        required_false += d["false_edits"]
-        if args.verbose or d["false_edits"]:
-            print(f"control {name:14s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
-    for path in sorted(dev.glob("*.gold")) + (sorted(synthetic.glob("*.gold")) if args.synthetic else []):
-        text = S.original_text(path.read_text(encoding="utf-8"))
-        d = S.score(text, restorer.restore(text, clean=False).text)
-        other_words += d["words"]
-        other_false += d["false_edits"]
-        if args.verbose and d["false_edits"]:
-            print(f"original {path.stem:8s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
-    print(
-        f"CONTROLS clean+K-lines: words={required_words} false={required_false} "
-        f"per1000={1000 * required_false / required_words:.2f}"
-    )
-    print(
-        f"CONTROLS gold originals: words={other_words} false={other_false} "
-        f"per1000={1000 * other_false / other_words:.2f}"
-    )
-    own_words = own_false = 0
-    for path in sorted((ROOT / "bench" / "data" / "clean").glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        d = S.score(text, restorer.restore(text, clean=False).text)
-        own_words += d["words"]
-        own_false += d["false_edits"]
-        if d["false_edits"]:
-            print(
-                f"project clean {path.stem:22s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}"
-            )
-    print(
-        f"CONTROLS project clean (bench/data/clean): words={own_words} false={own_false} "
-        f"per1000={1000 * own_false / max(own_words, 1):.2f}"
-    )
+        words += d["words"]
+        false += d["false_edits"]
+        if show_all or d["false_edits"]:
+            print(f"  {label} {name:22s} words={d['words']:4d} false={d['false_edits']} {d['false'][:6]}")
+    print(f"CONTROLS {label}: words={words} false={false} per1000={1000 * false / max(words, 1):.2f}")
 
 
 if __name__ == "__main__":
