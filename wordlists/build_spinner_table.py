@@ -1,6 +1,8 @@
-"""Compile the hand-written thesaurus-spinner source into the channel table.
+"""Compile the hand-written spinner sources into their channel tables.
 
-Reads ``wordlists/src/spinner_thesaurus.txt`` and writes ``wordlists/spinner_thesaurus.tsv``:
+Reads every ``wordlists/src/spinner_NAME.txt`` (the table of one spinner family: ``thesaurus``
+for the fixed-table thesaurus spinner, ``rewriter`` for the heavy rewriter) and writes
+``wordlists/spinner_NAME.tsv``:
 
     original<TAB>spun<TAB>weight<TAB>flags
 
@@ -11,8 +13,9 @@ lemminflect version, same bytes.
 
 Usage (from the repository root)::
 
-    .venv/bin/python wordlists/build_spinner_table.py           # rebuild the table
-    .venv/bin/python wordlists/build_spinner_table.py --check   # exit 1 if the table is stale
+    .venv/bin/python wordlists/build_spinner_table.py           # rebuild every table
+    .venv/bin/python wordlists/build_spinner_table.py --check   # exit 1 if a table is stale
+    .venv/bin/python wordlists/build_spinner_table.py --source S --output O   # one table
 
 Source syntax (one entry a line, ``#`` starts a comment)::
 
@@ -48,8 +51,12 @@ import lemminflect
 from lemminflect import getAllInflections, getInflection
 
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "src" / "spinner_thesaurus.txt"
-OUTPUT = HERE / "spinner_thesaurus.tsv"
+SOURCES = HERE / "src"
+# the first line of each table says what it models
+DESCRIPTIONS = {
+    "spinner_thesaurus": "channel table of the fixed-table thesaurus spinner (autoblog 'spun news')",
+    "spinner_rewriter": "channel table of the heavy rewriter (Spinbot-style article rewriters)",
+}
 
 TAG_FORMS = {
     "V": ("VB", "VBP", "VBZ", "VBD", "VBN", "VBG"),
@@ -242,7 +249,7 @@ def compile_pairs(entries: list[Entry]) -> dict[tuple[str, str, bool], tuple[int
     return {k: v for k, v in table.items() if v[1] > 0.0}
 
 
-def render(entries: list[Entry], table, source_text: str) -> str:
+def render(entries: list[Entry], table, source_text: str, name: str = "spinner_thesaurus") -> str:
     digest = hashlib.sha256(source_text.encode("utf-8")).hexdigest()[:16]
     rows = []
     for (orig, spun, cs), (_prio, weight, flags) in table.items():
@@ -251,9 +258,10 @@ def render(entries: list[Entry], table, source_text: str) -> str:
             fl.add("cs")
         rows.append((orig, spun, f"{weight:.2f}", ",".join(sorted(fl)) or "-"))
     rows.sort(key=lambda r: (r[0].lower(), r[0], -float(r[2]), r[1]))
+    what = DESCRIPTIONS.get(name, "channel table of a spinner family")
     head = [
-        "# spinner_thesaurus.tsv - channel table of the fixed-table thesaurus spinner (autoblog 'spun news')",
-        "# GENERATED - do not edit. Source: wordlists/src/spinner_thesaurus.txt (hand-written for this project,"
+        f"# {name}.tsv - {what}",
+        f"# GENERATED - do not edit. Source: wordlists/src/{name}.txt (hand-written for this project,"
         " see wordlists/PROVENANCE.md)",
         "# Rebuild: .venv/bin/python wordlists/build_spinner_table.py   (check: add --check)",
         f"# source sha256[:16] {digest}; lemminflect {lemminflect.__version__};"
@@ -265,29 +273,41 @@ def render(entries: list[Entry], table, source_text: str) -> str:
     return "\n".join(head + ["\t".join(r) for r in rows]) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--source", type=Path, default=SOURCE)
-    ap.add_argument("--output", type=Path, default=OUTPUT)
-    ap.add_argument("--check", action="store_true", help="exit 1 if the output is not up to date")
-    args = ap.parse_args(argv)
-    source_text = args.source.read_text(encoding="utf-8")
+def build(source: Path, output: Path, check: bool) -> int:
+    """Compile ``source`` into ``output`` (or, with ``check``, compare): 0 ok, 1 stale, 2 bad source."""
+    source_text = source.read_text(encoding="utf-8")
     try:
-        entries = load(args.source)
+        entries = load(source)
     except SourceError as exc:
-        print(exc, file=sys.stderr)
+        print(f"{source.name}: {exc}", file=sys.stderr)
         return 2
     table = compile_pairs(entries)
-    text = render(entries, table, source_text)
-    if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+    text = render(entries, table, source_text, source.stem)
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != text:
-            print(f"{args.output} is out of date; rebuild it", file=sys.stderr)
+            print(f"{output} is out of date; rebuild it", file=sys.stderr)
             return 1
         return 0
-    args.output.write_text(text, encoding="utf-8")
-    print(f"{len(entries)} source entries -> {len(table)} pairs -> {args.output}")
+    output.write_text(text, encoding="utf-8")
+    print(f"{len(entries)} source entries -> {len(table)} pairs -> {output}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--source", type=Path, help="one source to build (default: every src/spinner_*.txt)")
+    ap.add_argument("--output", type=Path, help="where --source goes (default: wordlists/NAME.tsv)")
+    ap.add_argument("--check", action="store_true", help="exit 1 if an output is not up to date")
+    args = ap.parse_args(argv)
+    if args.output and not args.source:
+        ap.error("--output needs --source")
+    sources = [args.source] if args.source else sorted(SOURCES.glob("spinner_*.txt"))
+    status = 0
+    for source in sources:
+        output = args.output or HERE / f"{source.stem}.tsv"
+        status = max(status, build(source, output, args.check))
+    return status
 
 
 if __name__ == "__main__":
