@@ -123,12 +123,21 @@ def prune_lattice(
                 keep = keep_scores[arc.end] = _window_logprob(
                     lm, left, tuple(words[i : arc.end]), right, at_end
                 )
-            gain = _window_logprob(lm, left, arc.words, right, at_end) - keep
-            gain += math.log(max(w for _, w in arc.weights))
-            if gain > -slack:
-                scored.append((gain, arc))
+            fit = _window_logprob(lm, left, arc.words, right, at_end) - keep
+            for family, weight in arc.weights:
+                gain = fit + math.log(weight)
+                if gain > -slack:
+                    scored.append((gain, family, arc))
+        # each family keeps its own best candidates: which family wrote the text is decided later
+        # (the document gate), so one family's many candidates must not crowd out another's
         scored.sort(key=lambda item: -item[0])
-        pruned.append([out[0]] + [arc for _, arc in scored[:per_position]])
+        kept: dict[Arc, None] = {}
+        taken: dict[str, int] = {}
+        for _gain, family, arc in scored:
+            if taken.get(family, 0) < per_position:
+                taken[family] = taken.get(family, 0) + 1
+                kept[arc] = None
+        pruned.append([out[0], *kept])
     return pruned
 
 
