@@ -18,6 +18,7 @@ from .errors import ResourceError
 # family name -> file in wordlists/; order is the order reasons are preferred in
 FAMILY_FILES: dict[str, str] = {
     "spinner-table": "spinner_thesaurus.tsv",
+    "rewriter-table": "spinner_rewriter.tsv",
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
@@ -33,7 +34,7 @@ VARIANT_FILTER = {"thesaurus": "strict", "wordnet-blind": "inflection"}
 # them (WordNet lists both spellings in one synset: "defence" for "defense"), but the LM prefers the
 # American spelling whichever way the spinner went, so in a British article such pairs respell the
 # words the spinner never touched (armoured, minimise); a spelling left as it is costs nothing.
-LOCALE_FILTER = frozenset({"spinner-table", "thesaurus", "wordnet-blind"})
+LOCALE_FILTER = frozenset({"spinner-table", "rewriter-table", "thesaurus", "wordnet-blind"})
 # pairs flagged `common` (the spun form is everyday English: "different" for "other") need
 # more evidence than their presence: their channel weight is scaled down by this factor
 COMMON_PAIR_FACTOR = 0.3

@@ -57,6 +57,30 @@ def test_blind_wordnet_spinner_is_reversed(restorer):
     assert {e.details["family"] for e in result.edits} == {"wordnet-blind"}
 
 
+def test_heavy_rewriter_is_reversed(restorer):
+    # a Spinbot-style rewriter: wordy phrases for plain words ("residential or commercial property",
+    # "moms and dads", "compared to" for "than") and connectives padded out ("as well as" for "and")
+    text = (
+        "Moms and dads in the town stated nowadays that the new tax obligation on residential or "
+        "commercial property would hurt regional families more compared to officials expected. The "
+        "economic climate has slowed this year, as well as many individuals are struggling to pay for "
+        "food and fuel. A trainee at the regional college stated the legal representative for the town "
+        "would certainly appeal.\n"
+    )
+    result = restorer.restore(text, clean=False)
+    for restored in (
+        "Parents in the town said today",
+        "new tax on property",
+        "local families more than officials",
+        "The economy has slowed",
+        "many people are struggling",
+        "A student at the local college said the lawyer",
+    ):
+        assert restored in result.text, result.text
+    assert {e.details["family"] for e in result.edits} == {"rewriter-table"}
+    assert "food and fuel" in result.text  # words it did not touch stay as they are
+
+
 def test_a_couple_of_swaps_the_lm_prefers_are_not_a_spinner(restorer):
     # British "care homes" reads better as "nursing homes" to the LM, and the blind WordNet table
     # can write one for the other; two such swaps are not the many traces a spinner leaves

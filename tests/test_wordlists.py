@@ -18,7 +18,9 @@ def test_spinner_table_is_built_from_its_source():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("name", ["spinner_thesaurus.tsv", "wordnet_blind.tsv", "thesaurus_generic.tsv"])
+@pytest.mark.parametrize(
+    "name", ["spinner_thesaurus.tsv", "spinner_rewriter.tsv", "wordnet_blind.tsv", "thesaurus_generic.tsv"]
+)
 def test_channel_tables_are_well_formed(name):
     rows = 0
     with open(WORDLISTS / name, encoding="utf-8") as fh:
@@ -37,7 +39,13 @@ def test_channel_tables_are_well_formed(name):
 
 def test_provenance_names_every_table():
     text = (WORDLISTS / "PROVENANCE.md").read_text(encoding="utf-8")
-    for name in ("spinner_thesaurus", "wordnet_blind", "thesaurus_generic", "topic_vectors"):
+    for name in (
+        "spinner_thesaurus",
+        "spinner_rewriter",
+        "wordnet_blind",
+        "thesaurus_generic",
+        "topic_vectors",
+    ):
         assert name in text
 
 
