@@ -64,6 +64,8 @@ DEFAULT_PRIORS: dict[str, FamilyPrior] = {
     "thesaurus": FamilyPrior(0.2, 60.0, 0.05, min_restorations=4.0),
 }
 EM_ROUNDS = 4
+EARLY_GATE_ROUND = 2  # after this EM round, families far below the gate's evidence floor are dropped
+EARLY_GATE_SHARE = 0.5  # "far below": under this share of the restorations the gate asks for
 FLOOR_RATE = 0.0  # spin rate of a family judged not to have written the document: no edits from it
 MAX_RATE = 0.9
 SPUN_MIN_EDITS = 3
@@ -100,6 +102,13 @@ class SpinRates:
             else:
                 spun = max(spun - self.own.get((arc, family), 0.0), 0.0)
         return min((spun + self.strength * base) / (spun + kept + self.strength), MAX_RATE)
+
+    def restorations(self) -> Counter:
+        """Restorations credited to each family in the last M-step."""
+        counts: Counter = Counter()
+        for (family, _), count in self.spun.items():
+            counts[family] += count
+        return counts
 
     def without(self, family: str) -> SpinRates:
         return SpinRates({**self.family, family: FLOOR_RATE}, self.spun, self.kept, self.strength, self.own)
@@ -216,12 +225,26 @@ class SpanRestorer:
                 )
         families = self.tables.families
         rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
-        for _ in range(EM_ROUNDS):
+        hopeless: frozenset[str] = frozenset()
+        for em_round in range(1, EM_ROUNDS + 1):
             posteriors = [
                 arc_posteriors(s.arcs, self.lm, self.cost_fn(s, rates), self.settings.lm_weight)
                 for s in lattices
             ]
-            rates = self._reestimate(posteriors, doc_words, rates)
+            rates = self._reestimate(posteriors, doc_words, rates, hopeless)
+            if em_round == EARLY_GATE_ROUND:
+                # a family with a small fraction of the traces the gate will ask for does not
+                # reach them in two more rounds: its arcs leave the remaining rounds (speed)
+                restorations = rates.restorations()
+                hopeless = frozenset(
+                    f
+                    for f in rates.family
+                    if restorations[f] < EARLY_GATE_SHARE * self._needed(f, len(tokens))
+                )
+                for family in hopeless:
+                    rates = rates.without(family)
+                if not rates.active():
+                    break  # clean text, as a rule: nothing is left to estimate
         rates = self._gate(lattices, doc_words, rates, len(tokens))
         return DocumentModel(tokens, lattices, rates)
 
@@ -239,23 +262,29 @@ class SpanRestorer:
         family (so it gets no edits); spun text keeps the family that wrote it and drops
         the others, whose stray candidates are noise.
         """
-        current = self._log_likelihood(lattices, doc_words, rates)
-        restorations: Counter = Counter()
-        for (family, _), count in rates.spun.items():
-            restorations[family] += count
+        restorations = rates.restorations()
+        tested = []
         for family in sorted(rates.family, key=rates.family.get, reverse=True):
             if rates.family[family] <= FLOOR_RATE:
                 continue
+            if restorations[family] < self._needed(family, words):
+                rates = rates.without(family)  # too few traces: off without a likelihood test
+            else:
+                tested.append(family)
+        if not tested:  # clean text, as a rule: no decoding needed to know it gets no edits
+            return rates
+        current = self._log_likelihood(lattices, doc_words, rates)
+        for family in tested:
             without = rates.without(family)
-            prior = self.priors.get(family, _UNKNOWN_FAMILY)
-            needed = max(prior.min_restorations, self.settings.min_spun_share * words)
-            if restorations[family] < needed:
-                rates, current = without, self._log_likelihood(lattices, doc_words, without)
-                continue
             score_without = self._log_likelihood(lattices, doc_words, without)
             if current - score_without < self.settings.document_gate:
                 rates, current = without, score_without
         return rates
+
+    def _needed(self, family: str, words: int) -> float:
+        """Restorations EM must credit ``family`` with before the gate weighs it (see ``_gate``)."""
+        prior = self.priors.get(family, _UNKNOWN_FAMILY)
+        return max(prior.min_restorations, self.settings.min_spun_share * words)
 
     def _log_likelihood(self, lattices: list[Sentence], doc_words: Counter, rates: SpinRates) -> float:
         """log P(document) under the best paths at ``rates`` (keep costs of lattice-free text included)."""
@@ -313,6 +342,7 @@ class SpanRestorer:
         posteriors: list[dict[Arc, float]],
         doc_words: Counter,
         rates: SpinRates,
+        off: Collection[str] = (),
     ) -> SpinRates:
         """M-step on expected counts: family rates, and per-word rates shrunk toward them.
 
@@ -347,6 +377,9 @@ class SpanRestorer:
                 family_all[family] += count
         family_rates = {}
         for family in rates.family:
+            if family in off:  # switched off for the rest of EM: the prior must not revive it
+                family_rates[family] = FLOOR_RATE
+                continue
             prior = self.priors.get(family, _UNKNOWN_FAMILY)
             rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
             family_rates[family] = min(rate, MAX_RATE)
