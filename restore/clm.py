@@ -232,9 +232,9 @@ class CausalLMRescorer:
     def _logprobs(self, rows: list[tuple[str, str]]) -> list[float]:
         """log P(sentence | context) for every row.
 
-        All rows of one sentence share its context: the context is read once, and its keys and
-        values are reused by a batch of the sentence's variants (about 2.5 times faster than
-        reading context and sentence again for every candidate).
+        The rows of one context (a sentence as written and its variants) are read together as one
+        token tree (``_TokenTree``), so the context and every prefix the variants share are read
+        once: a variant costs only the tokens from its first difference on.
         """
         import torch
 
@@ -255,46 +255,116 @@ class CausalLMRescorer:
         return [x if math.isfinite(x) else -1e9 for x in result]
 
     def _score_after(self, torch, ctx: list[int], sents: list[list[int]]) -> list[float]:
-        """Summed log-probabilities of each token sequence in ``sents``, each read after ``ctx``."""
-        import copy
+        """Summed log-probabilities of each token sequence in ``sents``, each read after ``ctx``.
 
-        if not ctx:  # no start token and no context: each sentence's first token goes unscored
-            return [self._score_after(torch, s[:1], [s[1:]])[0] if s else 0.0 for s in sents]
-        with torch.inference_mode():
-            prefix = self.model(input_ids=torch.tensor([ctx]), use_cache=True)
-        first = torch.log_softmax(
-            prefix.logits[0, -1].float(), dim=-1
-        )  # predicts each sentence's first token
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        order = sorted(range(len(sents)), key=lambda k: len(sents[k]))
-        scores = [0.0] * len(sents)
-        i = 0
-        while i < len(order):
-            j = i + 1
-            while j < len(order) and (j - i + 1) * (len(sents[order[j]]) + len(ctx)) <= self.batch_tokens:
-                j += 1
-            batch = order[i:j]
-            longest = max(len(sents[k]) for k in batch)
-            if longest == 0:
-                i = j
-                continue
-            ids = torch.full((len(batch), longest), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), len(ctx) + longest), dtype=torch.long)
-            mask[:, : len(ctx)] = 1
-            for r, k in enumerate(batch):
-                ids[r, : len(sents[k])] = torch.tensor(sents[k], dtype=torch.long)
-                mask[r, len(ctx) : len(ctx) + len(sents[k])] = 1
-            cache = copy.deepcopy(prefix.past_key_values)
-            cache.batch_repeat_interleave(len(batch))
+        With no context (no start token either) each sentence's first token goes unscored.
+        """
+        tree = _TokenTree.build([tuple(ctx + s) for s in sents])
+        first_scored = max(len(ctx), 1)
+        scored = [n for n in range(len(tree.token)) if tree.depth[n] >= first_scored]
+        logprob = dict(zip(scored, self._read_tree(torch, tree, scored), strict=True))
+        total = [0.0] * len(tree.token)
+        for n in range(len(tree.token)):  # parents come before their children
+            if tree.parent[n] >= 0:
+                total[n] = total[tree.parent[n]] + logprob.get(n, 0.0)
+        return [total[tree.last[tuple(ctx + s)]] if ctx or s else 0.0 for s in sents]
+
+    def _read_tree(self, torch, tree: _TokenTree, nodes: list[int]) -> list[float]:
+        """log P(token | its ancestors) for each of ``nodes``, reading every parent node once.
+
+        Only nodes with children are fed to the model (a leaf predicts nothing), at most
+        ``batch_tokens`` per call; each attends to its ancestors alone, at its depth's position,
+        and later calls see earlier ones through the cache.
+        """
+        if not nodes:
+            return []
+        fed = tree.inner_nodes()
+        index = {n: i for i, n in enumerate(fed)}
+        ids = torch.tensor([tree.token[n] for n in fed])
+        positions = torch.tensor([tree.depth[n] for n in fed])
+        ends = torch.tensor(tree.inner_ends(fed))
+        parents = torch.tensor([index[tree.parent[n]] for n in nodes])
+        targets = torch.tensor([tree.token[n] for n in nodes])
+        first_needed = int(parents.min())  # the context's nodes before it predict nothing scored
+        result = torch.zeros(len(nodes))
+        cache = None
+        for a in range(0, len(fed), self.batch_tokens):
+            b = min(a + self.batch_tokens, len(fed))
+            keep = max(b - max(a, first_needed), 1)  # logits for the last ``keep`` nodes (0 would mean all)
+            query, key = torch.arange(a, b)[:, None], torch.arange(b)[None, :]
+            mask = (key <= query) & (query < ends[None, :b])  # ancestors-or-self, by depth-first order
             with torch.inference_mode():
-                logits = self.model(input_ids=ids, attention_mask=mask, past_key_values=cache).logits.float()
-            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(2, ids[:, 1:, None])[..., 0]
-            for r, k in enumerate(batch):
-                n = len(sents[k])
-                if n:
-                    scores[k] = float(first[sents[k][0]] + logp[r, : n - 1].sum())
-            i = j
-        return scores
+                out = self.model(
+                    input_ids=ids[None, a:b],
+                    position_ids=positions[None, a:b],
+                    attention_mask=mask[None, None],
+                    past_key_values=cache,
+                    use_cache=b < len(fed),
+                    logits_to_keep=keep,
+                )
+            cache = out.past_key_values
+            here = (parents >= b - keep) & (parents < b)
+            if here.any():
+                logp = torch.log_softmax(out.logits[0].float(), dim=-1)
+                result[here] = logp[parents[here] - (b - keep), targets[here]]
+        return result.tolist()
+
+
+@dataclass
+class _TokenTree:
+    """Token sequences merged where they share a prefix (a trie), its nodes numbered depth-first.
+
+    Sorted, each sequence follows the one it shares the longest prefix with, so appending each
+    sequence's tokens past that prefix numbers the nodes depth-first: a node's descendants are
+    the nodes right after it. That is what lets the model read the whole tree as one sequence.
+    """
+
+    token: list[int]
+    parent: list[int]  # -1 for a root
+    depth: list[int]
+    last: dict[tuple[int, ...], int]  # each sequence's last node
+
+    @classmethod
+    def build(cls, sequences: list[tuple[int, ...]]) -> _TokenTree:
+        tree = cls([], [], [], {})
+        path: list[int] = []  # the previous sequence's nodes
+        previous: tuple[int, ...] = ()
+        for seq in sorted(set(sequences)):
+            shared = 0
+            while shared < min(len(seq), len(previous)) and seq[shared] == previous[shared]:
+                shared += 1
+            del path[shared:]
+            for depth in range(shared, len(seq)):
+                tree.token.append(seq[depth])
+                tree.parent.append(path[-1] if path else -1)
+                tree.depth.append(depth)
+                path.append(len(tree.token) - 1)
+            if path:
+                tree.last[seq] = path[-1]
+            previous = seq
+        return tree
+
+    def inner_nodes(self) -> list[int]:
+        """The nodes with children, in depth-first order."""
+        has_child = [False] * len(self.token)
+        for p in self.parent:
+            if p >= 0:
+                has_child[p] = True
+        return [n for n, inner in enumerate(has_child) if inner]
+
+    def inner_ends(self, inner: list[int]) -> list[int]:
+        """For each of ``inner`` (the nodes with children), one past the position in ``inner`` of
+        its last descendant among them: the nodes that attend to it are those from it up to there."""
+        end = list(range(1, len(self.token) + 1))  # one past each node's last descendant
+        for n in range(len(self.token) - 1, -1, -1):
+            if self.parent[n] >= 0:
+                end[self.parent[n]] = max(end[self.parent[n]], end[n])
+        before = [0] * (len(self.token) + 1)  # inner nodes numbered below each node
+        for n in inner:
+            before[n + 1] = 1
+        for n in range(len(self.token)):
+            before[n + 1] += before[n]
+        return [before[end[n]] for n in inner]
 
 
 def _candidate_sentence(text: str, start: int, end: int, tokens, arc: Arc) -> str:

@@ -26,17 +26,20 @@ except ImportError as exc:  # the base install has no torch; CI installs the clm
     pytest.skip(f"needs the clm extra ({exc.name} missing): pip install -e '.[clm]'", allow_module_level=True)
 
 from restore import Restorer
-from restore.clm import CausalLMRescorer
+from restore.clm import CausalLMRescorer, _candidate_sentence, _TokenTree
 from restore.errors import ResourceError
 
 SPUN = "The minister mentioned that he held a telephone name with the ambassador. The invoice was passed."
+# candidates that differ at a sentence's first word ("Stated" -> "Said"), in the middle, at its last
+# word ("Sunday" -> "Sun"), and before the arc's own word ("an invoice" -> "a bill": the article)
+EDGES = "Stated the minister, he held an invoice on Sunday. The senators voted on an invoice to raise taxes."
 
 
 @pytest.fixture(scope="module")
 def tiny(tables) -> CausalLMRescorer:
     """A 2-layer random Llama over a word-level vocabulary of every word the lattices can write."""
-    words: set[str] = set(re.findall(r"\w+|[^\w\s]", SPUN))
-    for _tokens, arcs in lattices(SPUN, tables):
+    words: set[str] = set(re.findall(r"\w+|[^\w\s]", SPUN + EDGES + " a"))
+    for _tokens, arcs in lattices(SPUN + " " + EDGES, tables):
         for out in arcs:
             for arc in out:
                 words.update(re.findall(r"\w+|[^\w\s]", arc.original or arc.key))
@@ -75,25 +78,67 @@ def _logprob(rescorer: CausalLMRescorer, context: str, sentence: str) -> float:
     return float(sum(logp[t - 1, ids[0, t]] for t in range(len(ctx), len(ctx) + len(sent))))
 
 
-def test_each_restoring_arc_gets_its_sentence_log_prob_gain(tiny, tables):
-    sents = lattices(SPUN, tables)
-    scores = tiny.arc_scores(SPUN, sents)
+@pytest.mark.parametrize("text", [SPUN, EDGES])
+def test_each_restoring_arc_gets_its_sentence_log_prob_gain(tiny, tables, text):
+    sents = lattices(text, tables)
+    scores = tiny.arc_scores(text, sents)
     restoring = [arc for _tokens, arcs in sents for out in arcs for arc in out if not arc.is_keep]
     assert restoring and set(scores) == set(restoring)  # keep arcs score 0: not listed
-    checked = 0
     for tokens, arcs in sents:
         start, end = tokens[0].start, tokens[-1].end
-        context = tiny._context(SPUN, start)
-        base = _logprob(tiny, context, SPUN[start:end])
-        for arc in [a for out in arcs for a in out if not a.is_keep][:6]:
-            first, last = tokens[arc.start], tokens[arc.end - 1]
-            original = arc.original or arc.key
-            surface = original if not SPUN[first.start].isupper() else original[:1].upper() + original[1:]
-            sentence = SPUN[start : first.start] + surface + SPUN[last.end : end]
+        context = tiny._context(text, start)
+        base = _logprob(tiny, context, text[start:end])
+        for arc in [a for out in arcs for a in out if not a.is_keep]:
+            sentence = _candidate_sentence(text, start, end, tokens, arc)
             want = 0.7 * (_logprob(tiny, context, sentence) - base)
             assert math.isclose(scores[arc], want, rel_tol=1e-3, abs_tol=1e-3), (arc, scores[arc], want)
-            checked += 1
-    assert checked >= 6
+
+
+def test_an_arc_is_scored_wherever_its_sentence_first_differs(tiny, tables):
+    # what the EDGES text must cover: first word, last word, and a difference before the arc's word
+    sents = lattices(EDGES, tables)
+    firsts = set()
+    for tokens, arcs in sents:
+        start, end = tokens[0].start, tokens[-1].end
+        written = tiny.tokenizer(EDGES[start:end])["input_ids"]
+        for arc in [a for out in arcs for a in out if not a.is_keep]:
+            ids = tiny.tokenizer(_candidate_sentence(EDGES, start, end, tokens, arc))["input_ids"]
+            first = next(i for i, (x, y) in enumerate(zip(ids, written, strict=False)) if x != y)
+            firsts.add("start" if first == 0 else "end" if first == len(written) - 1 else "middle")
+            firsts.add("before the arc" if first < arc.start else "at the arc")
+    assert firsts == {"start", "middle", "end", "before the arc", "at the arc"}
+
+
+def test_rows_read_as_a_token_tree_score_as_read_alone(tiny):
+    # rows of two contexts: the sentence as written, variants that differ at its start, middle and
+    # end, one that is a prefix of it, a repeated row and an empty one; with calls of 64 tokens and
+    # of 5 (one tree read across calls through the cache)
+    written = "The minister mentioned that he held a telephone name with the ambassador"
+    rows = [
+        ("", written),
+        ("", "the minister mentioned that he held a telephone name with the ambassador"),
+        ("", "The minister said that he held a phone call with the ambassador"),
+        ("", "The minister mentioned that he held a telephone name with the minister"),
+        ("", "The minister mentioned that he"),
+        ("", written),
+        ("The invoice was passed.", written),
+        ("The invoice was passed.", "The minister said that he held a telephone name"),
+        ("The invoice was passed.", ""),
+    ]
+    want = [_logprob(tiny, context, sentence) for context, sentence in rows]
+    for batch_tokens in (64, 5):
+        rescorer = CausalLMRescorer(tiny.model, tiny.tokenizer, batch_tokens=batch_tokens)
+        got = rescorer._logprobs(rows)
+        assert all(math.isclose(g, w, rel_tol=1e-4, abs_tol=1e-4) for g, w in zip(got, want, strict=True))
+
+
+def test_a_token_tree_numbers_its_nodes_depth_first():
+    tree = _TokenTree.build([(1, 2, 3), (1, 5), (1, 2, 4), (1, 2), (1, 5)])
+    assert tree.token == [1, 2, 3, 4, 5] and tree.parent == [-1, 0, 1, 1, 0] and tree.depth == [0, 1, 2, 2, 1]
+    assert tree.last == {(1, 2): 1, (1, 2, 3): 2, (1, 2, 4): 3, (1, 5): 4}
+    inner = tree.inner_nodes()
+    assert inner == [0, 1]  # leaves predict nothing: they are not read
+    assert tree.inner_ends(inner) == [2, 2]  # both are attended to by both
 
 
 def test_a_sentence_is_read_after_the_text_before_it(tiny):
