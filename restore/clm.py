@@ -168,7 +168,9 @@ class CausalLMRescorer:
     tokenizer: Any
     weight: float = 1.0
     context_chars: int = 300
-    batch_tokens: int = 4096
+    # tokens per model call: several sentences' trees are packed into one, which amortises the
+    # call's fixed cost, but every token's attention spans the whole call (fastest near 512)
+    batch_tokens: int = 512
     # a clause is at most 80 words, but the characters between them are not bounded (a rule of
     # dashes, a run of symbols): a longer clause gets no opinion rather than minutes of model time
     # and, past the model's positions, numbers that mean nothing
@@ -232,82 +234,105 @@ class CausalLMRescorer:
     def _logprobs(self, rows: list[tuple[str, str]]) -> list[float]:
         """log P(sentence | context) for every row.
 
-        The rows of one context (a sentence as written and its variants) are read together as one
-        token tree (``_TokenTree``), so the context and every prefix the variants share are read
-        once: a variant costs only the tokens from its first difference on.
+        All rows are read as one token tree (``_TokenTree``) with a root per context, so a context
+        and every prefix its rows share are read once: a candidate costs only its tokens from its
+        first difference with the sentence as written (or with another candidate) on.
         """
         import torch
 
-        by_context: dict[str, list[int]] = {}
-        for k, (context, _sentence) in enumerate(rows):
-            by_context.setdefault(context, []).append(k)
-        result = [0.0] * len(rows)
-        for context, members in by_context.items():
-            ctx = self._bos + (
-                self.tokenizer(context, add_special_tokens=False)["input_ids"] if context else []
+        contexts: dict[str, list[int]] = {}
+        for context, _sentence in rows:
+            if context not in contexts:
+                contexts[context] = self._bos + (
+                    self.tokenizer(context, add_special_tokens=False)["input_ids"] if context else []
+                )
+        number = {context: k for k, context in enumerate(contexts)}
+        # a sequence starts with its context's number: a root that only names its tree
+        sequences = [
+            (
+                number[context],
+                *contexts[context],
+                *self.tokenizer((" " if context else "") + sentence, add_special_tokens=False)["input_ids"],
             )
-            sents = [
-                self.tokenizer((" " if context else "") + rows[k][1], add_special_tokens=False)["input_ids"]
-                for k in members
-            ]
-            for k, value in zip(members, self._score_after(torch, ctx, sents), strict=True):
-                result[k] = value
-        return [x if math.isfinite(x) else -1e9 for x in result]
-
-    def _score_after(self, torch, ctx: list[int], sents: list[list[int]]) -> list[float]:
-        """Summed log-probabilities of each token sequence in ``sents``, each read after ``ctx``.
-
-        With no context (no start token either) each sentence's first token goes unscored.
-        """
-        tree = _TokenTree.build([tuple(ctx + s) for s in sents])
-        first_scored = max(len(ctx), 1)
-        scored = [n for n in range(len(tree.token)) if tree.depth[n] >= first_scored]
+            for context, sentence in rows
+        ]
+        tree = _TokenTree.build(sequences)
+        # the tokens after the context are scored (after the first, with no context and no start token)
+        first_scored = [1 + max(len(ctx), 1) for ctx in contexts.values()]
+        root = tree.roots()
+        scored = [n for n, depth in enumerate(tree.depth) if depth >= first_scored[tree.token[root[n]]]]
         logprob = dict(zip(scored, self._read_tree(torch, tree, scored), strict=True))
         total = [0.0] * len(tree.token)
-        for n in range(len(tree.token)):  # parents come before their children
-            if tree.parent[n] >= 0:
-                total[n] = total[tree.parent[n]] + logprob.get(n, 0.0)
-        return [total[tree.last[tuple(ctx + s)]] if ctx or s else 0.0 for s in sents]
+        for n, parent in enumerate(tree.parent):  # parents come before their children
+            if parent >= 0:
+                total[n] = total[parent] + logprob.get(n, 0.0)
+        return [total[tree.last[seq]] if math.isfinite(total[tree.last[seq]]) else -1e9 for seq in sequences]
 
     def _read_tree(self, torch, tree: _TokenTree, nodes: list[int]) -> list[float]:
-        """log P(token | its ancestors) for each of ``nodes``, reading every parent node once.
+        """log P(token | its ancestors) for each of ``nodes`` (below the roots).
 
-        Only nodes with children are fed to the model (a leaf predicts nothing), at most
-        ``batch_tokens`` per call; each attends to its ancestors alone, at its depth's position,
-        and later calls see earlier ones through the cache.
+        The model reads the nodes that have children, but not the roots (a leaf predicts nothing,
+        a root only names its tree), depth-first as one sequence in which each token attends to
+        its ancestors alone, at its depth's position. Whole trees are packed into calls of at
+        most ``batch_tokens`` tokens; a larger tree is read in parts, each seeing the earlier
+        parts through the cache.
         """
         if not nodes:
             return []
-        fed = tree.inner_nodes()
+        fed = [n for n in tree.inner_nodes() if tree.depth[n] > 0]
         index = {n: i for i, n in enumerate(fed)}
         ids = torch.tensor([tree.token[n] for n in fed])
-        positions = torch.tensor([tree.depth[n] for n in fed])
+        positions = torch.tensor([tree.depth[n] - 1 for n in fed])
         ends = torch.tensor(tree.inner_ends(fed))
         parents = torch.tensor([index[tree.parent[n]] for n in nodes])
         targets = torch.tensor([tree.token[n] for n in nodes])
-        first_needed = int(parents.min())  # the context's nodes before it predict nothing scored
+        predicts = torch.zeros(len(fed), dtype=torch.bool)  # only these need logits
+        predicts[parents] = True
+        starts = [i for i, n in enumerate(fed) if tree.depth[n] == 1]  # each tree's first read node
         result = torch.zeros(len(nodes))
         cache = None
-        for a in range(0, len(fed), self.batch_tokens):
-            b = min(a + self.batch_tokens, len(fed))
-            keep = max(b - max(a, first_needed), 1)  # logits for the last ``keep`` nodes (0 would mean all)
-            query, key = torch.arange(a, b)[:, None], torch.arange(b)[None, :]
-            mask = (key <= query) & (query < ends[None, :b])  # ancestors-or-self, by depth-first order
+        for base, a, b in _calls(starts, len(fed), self.batch_tokens):
+            keep = torch.nonzero(predicts[a:b])[:, 0]
+            query, key = torch.arange(a, b)[:, None], torch.arange(base, b)[None, :]
+            mask = (key <= query) & (query < ends[None, base:b])  # ancestors-or-self, by depth-first order
             with torch.inference_mode():
                 out = self.model(
                     input_ids=ids[None, a:b],
                     position_ids=positions[None, a:b],
                     attention_mask=mask[None, None],
-                    past_key_values=cache,
-                    use_cache=b < len(fed),
+                    past_key_values=cache if base < a else None,
+                    use_cache=True,
                     logits_to_keep=keep,
                 )
             cache = out.past_key_values
-            here = (parents >= b - keep) & (parents < b)
+            here = (parents >= a) & (parents < b)
             if here.any():
+                row = torch.zeros(b - a, dtype=torch.long)
+                row[keep] = torch.arange(len(keep))
                 logp = torch.log_softmax(out.logits[0].float(), dim=-1)
-                result[here] = logp[parents[here] - (b - keep), targets[here]]
+                result[here] = logp[row[parents[here] - a], targets[here]]
         return result.tolist()
+
+
+def _calls(starts: list[int], total: int, budget: int) -> list[tuple[int, int, int]]:
+    """How to read ``total`` nodes, trees beginning at ``starts``, in calls of at most ``budget``:
+    (base, a, b) per call, which reads nodes [a, b) with nodes [base, b) as keys.
+
+    Whole trees are packed while they fit; a larger tree is cut into parts, and a part after its
+    tree's first (base < a) reads the earlier ones from the previous call's cache.
+    """
+    calls = []
+    base = a = 0  # the open call reads from a; the tree holding a begins at base
+    for start, end in zip(starts, [*starts[1:], total], strict=True):
+        if end - a > budget and start > a:  # the tree does not fit after what the call holds
+            calls.append((base, a, start))
+            base = a = start
+        while end - a > budget:
+            calls.append((base, a, a + budget))
+            a += budget
+    if a < total:
+        calls.append((base, a, total))
+    return calls
 
 
 @dataclass
@@ -343,6 +368,14 @@ class _TokenTree:
                 tree.last[seq] = path[-1]
             previous = seq
         return tree
+
+    def roots(self) -> list[int]:
+        """Each node's root."""
+        root = list(range(len(self.token)))
+        for n, parent in enumerate(self.parent):
+            if parent >= 0:
+                root[n] = root[parent]
+        return root
 
     def inner_nodes(self) -> list[int]:
         """The nodes with children, in depth-first order."""

@@ -26,7 +26,7 @@ except ImportError as exc:  # the base install has no torch; CI installs the clm
     pytest.skip(f"needs the clm extra ({exc.name} missing): pip install -e '.[clm]'", allow_module_level=True)
 
 from restore import Restorer
-from restore.clm import CausalLMRescorer, _candidate_sentence, _TokenTree
+from restore.clm import CausalLMRescorer, _calls, _candidate_sentence, _TokenTree
 from restore.errors import ResourceError
 
 SPUN = "The minister mentioned that he held a telephone name with the ambassador. The invoice was passed."
@@ -139,6 +139,12 @@ def test_a_token_tree_numbers_its_nodes_depth_first():
     inner = tree.inner_nodes()
     assert inner == [0, 1]  # leaves predict nothing: they are not read
     assert tree.inner_ends(inner) == [2, 2]  # both are attended to by both
+
+
+def test_whole_trees_are_packed_into_a_call_and_a_larger_one_is_read_in_parts():
+    # trees of 3, 2, 15 and 2 nodes in calls of 6: the third in parts that read the earlier from the cache
+    assert _calls([0, 3, 5, 20], 22, 6) == [(0, 0, 5), (5, 5, 11), (5, 11, 17), (5, 17, 22)]
+    assert _calls([0, 3], 5, 512) == [(0, 0, 5)]
 
 
 def test_a_sentence_is_read_after_the_text_before_it(tiny):
