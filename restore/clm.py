@@ -168,8 +168,8 @@ class CausalLMRescorer:
     tokenizer: Any
     weight: float = 1.0
     context_chars: int = 300
-    # tokens per model call: several sentences' trees are packed into one, which amortises the
-    # call's fixed cost, but every token's attention spans the whole call (fastest near 512)
+    # tokens per model call: larger calls amortise a call's fixed cost, but every token's attention
+    # spans the whole call (measured fastest near 512)
     batch_tokens: int = 512
     # a clause is at most 80 words, but the characters between them are not bounded (a rule of
     # dashes, a run of symbols): a longer clause gets no opinion rather than minutes of model time
@@ -234,9 +234,9 @@ class CausalLMRescorer:
     def _logprobs(self, rows: list[tuple[str, str]]) -> list[float]:
         """log P(sentence | context) for every row.
 
-        All rows are read as one token tree (``_TokenTree``) with a root per context, so a context
-        and every prefix its rows share are read once: a candidate costs only its tokens from its
-        first difference with the sentence as written (or with another candidate) on.
+        All rows are read as one token tree (``_TokenTree``), so every prefix they share is read
+        once: a context, the sentence after it up to where a candidate first differs, and the
+        next sentence's context where it is the first's context and sentence.
         """
         import torch
 
@@ -246,93 +246,75 @@ class CausalLMRescorer:
                 contexts[context] = self._bos + (
                     self.tokenizer(context, add_special_tokens=False)["input_ids"] if context else []
                 )
-        number = {context: k for k, context in enumerate(contexts)}
-        # a sequence starts with its context's number: a root that only names its tree
         sequences = [
             (
-                number[context],
                 *contexts[context],
                 *self.tokenizer((" " if context else "") + sentence, add_special_tokens=False)["input_ids"],
             )
             for context, sentence in rows
         ]
         tree = _TokenTree.build(sequences)
-        # the tokens after the context are scored (after the first, with no context and no start token)
-        first_scored = [1 + max(len(ctx), 1) for ctx in contexts.values()]
-        root = tree.roots()
-        scored = [n for n, depth in enumerate(tree.depth) if depth >= first_scored[tree.token[root[n]]]]
-        logprob = dict(zip(scored, self._read_tree(torch, tree, scored), strict=True))
-        total = [0.0] * len(tree.token)
-        for n, parent in enumerate(tree.parent):  # parents come before their children
-            if parent >= 0:
-                total[n] = total[parent] + logprob.get(n, 0.0)
-        return [total[tree.last[seq]] if math.isfinite(total[tree.last[seq]]) else -1e9 for seq in sequences]
+        # a row's tokens after its context (after the first, with no context and no start token)
+        paths = [
+            tree.path(seq, from_depth=max(len(contexts[context]), 1))
+            for seq, (context, _sentence) in zip(sequences, rows, strict=True)
+        ]
+        needed = sorted({n for path in paths for n in path})
+        logprob = dict(zip(needed, self._read_tree(torch, tree, needed), strict=True))
+        sums = [sum(logprob[n] for n in path) for path in paths]
+        return [x if math.isfinite(x) else -1e9 for x in sums]
 
     def _read_tree(self, torch, tree: _TokenTree, nodes: list[int]) -> list[float]:
-        """log P(token | its ancestors) for each of ``nodes`` (below the roots).
+        """log P(token | its ancestors) for each of ``nodes`` (none a root).
 
-        The model reads the nodes that have children, but not the roots (a leaf predicts nothing,
-        a root only names its tree), depth-first as one sequence in which each token attends to
-        its ancestors alone, at its depth's position. Whole trees are packed into calls of at
-        most ``batch_tokens`` tokens; a larger tree is read in parts, each seeing the earlier
-        parts through the cache.
+        The model reads the nodes that have children (a leaf predicts nothing) depth-first as one
+        sequence in which each token attends to its ancestors alone, at its depth's position, in
+        calls of ``batch_tokens`` tokens. Depth-first, a later node's ancestors before a call are
+        ancestors of the call's first node, so only their keys and values are carried to it.
         """
+        from transformers import DynamicCache
+
         if not nodes:
             return []
-        fed = [n for n in tree.inner_nodes() if tree.depth[n] > 0]
+        fed = tree.inner_nodes()
         index = {n: i for i, n in enumerate(fed)}
         ids = torch.tensor([tree.token[n] for n in fed])
-        positions = torch.tensor([tree.depth[n] - 1 for n in fed])
+        positions = torch.tensor([tree.depth[n] for n in fed])
         ends = torch.tensor(tree.inner_ends(fed))
         parents = torch.tensor([index[tree.parent[n]] for n in nodes])
         targets = torch.tensor([tree.token[n] for n in nodes])
         predicts = torch.zeros(len(fed), dtype=torch.bool)  # only these need logits
         predicts[parents] = True
-        starts = [i for i, n in enumerate(fed) if tree.depth[n] == 1]  # each tree's first read node
         result = torch.zeros(len(nodes))
-        cache = None
-        for base, a, b in _calls(starts, len(fed), self.batch_tokens):
+        cache, past = None, torch.zeros(0, dtype=torch.long)  # carried keys and values, and their nodes
+        for a in range(0, len(fed), self.batch_tokens):
+            b = min(a + self.batch_tokens, len(fed))
+            keys = torch.cat([past, torch.arange(a, b)])
+            query = torch.arange(a, b)[:, None]
+            mask = (keys[None, :] <= query) & (query < ends[keys][None, :])  # ancestors-or-self
             keep = torch.nonzero(predicts[a:b])[:, 0]
-            query, key = torch.arange(a, b)[:, None], torch.arange(base, b)[None, :]
-            mask = (key <= query) & (query < ends[None, base:b])  # ancestors-or-self, by depth-first order
             with torch.inference_mode():
                 out = self.model(
                     input_ids=ids[None, a:b],
                     position_ids=positions[None, a:b],
                     attention_mask=mask[None, None],
-                    past_key_values=cache if base < a else None,
-                    use_cache=True,
+                    past_key_values=cache,
+                    use_cache=b < len(fed),
                     logits_to_keep=keep,
                 )
-            cache = out.past_key_values
             here = (parents >= a) & (parents < b)
             if here.any():
                 row = torch.zeros(b - a, dtype=torch.long)
                 row[keep] = torch.arange(len(keep))
                 logp = torch.log_softmax(out.logits[0].float(), dim=-1)
                 result[here] = logp[row[parents[here] - a], targets[here]]
+            if b < len(fed):
+                carried = ends[keys] > b  # the ancestors of node b
+                past = keys[carried]
+                cache = DynamicCache(
+                    ddp_cache_data=[(k[:, :, carried], v[:, :, carried]) for k, v, *_ in out.past_key_values]
+                )
         return result.tolist()
-
-
-def _calls(starts: list[int], total: int, budget: int) -> list[tuple[int, int, int]]:
-    """How to read ``total`` nodes, trees beginning at ``starts``, in calls of at most ``budget``:
-    (base, a, b) per call, which reads nodes [a, b) with nodes [base, b) as keys.
-
-    Whole trees are packed while they fit; a larger tree is cut into parts, and a part after its
-    tree's first (base < a) reads the earlier ones from the previous call's cache.
-    """
-    calls = []
-    base = a = 0  # the open call reads from a; the tree holding a begins at base
-    for start, end in zip(starts, [*starts[1:], total], strict=True):
-        if end - a > budget and start > a:  # the tree does not fit after what the call holds
-            calls.append((base, a, start))
-            base = a = start
-        while end - a > budget:
-            calls.append((base, a, a + budget))
-            a += budget
-    if a < total:
-        calls.append((base, a, total))
-    return calls
 
 
 @dataclass
@@ -369,13 +351,14 @@ class _TokenTree:
             previous = seq
         return tree
 
-    def roots(self) -> list[int]:
-        """Each node's root."""
-        root = list(range(len(self.token)))
-        for n, parent in enumerate(self.parent):
-            if parent >= 0:
-                root[n] = root[parent]
-        return root
+    def path(self, sequence: tuple[int, ...], from_depth: int) -> list[int]:
+        """The nodes of ``sequence`` (one the tree was built from) at ``from_depth`` and deeper."""
+        nodes = []
+        node = self.last.get(sequence, -1)
+        while node >= 0 and self.depth[node] >= from_depth:
+            nodes.append(node)
+            node = self.parent[node]
+        return nodes
 
     def inner_nodes(self) -> list[int]:
         """The nodes with children, in depth-first order."""

@@ -26,7 +26,7 @@ except ImportError as exc:  # the base install has no torch; CI installs the clm
     pytest.skip(f"needs the clm extra ({exc.name} missing): pip install -e '.[clm]'", allow_module_level=True)
 
 from restore import Restorer
-from restore.clm import CausalLMRescorer, _calls, _candidate_sentence, _TokenTree
+from restore.clm import CausalLMRescorer, _candidate_sentence, _TokenTree
 from restore.errors import ResourceError
 
 SPUN = "The minister mentioned that he held a telephone name with the ambassador. The invoice was passed."
@@ -110,9 +110,10 @@ def test_an_arc_is_scored_wherever_its_sentence_first_differs(tiny, tables):
 
 
 def test_rows_read_as_a_token_tree_score_as_read_alone(tiny):
-    # rows of two contexts: the sentence as written, variants that differ at its start, middle and
-    # end, one that is a prefix of it, a repeated row and an empty one; with calls of 64 tokens and
-    # of 5 (one tree read across calls through the cache)
+    # rows of three contexts: the sentence as written, variants that differ at its start, middle and
+    # end, one that is a prefix of it, a repeated row and an empty one, and a context that is
+    # another row's context and sentence (its tokens are sentence for one row, context for the
+    # other); with calls of 64 tokens and of 5 (the tree read in parts, ancestors carried over)
     written = "The minister mentioned that he held a telephone name with the ambassador"
     rows = [
         ("", written),
@@ -124,6 +125,7 @@ def test_rows_read_as_a_token_tree_score_as_read_alone(tiny):
         ("The invoice was passed.", written),
         ("The invoice was passed.", "The minister said that he held a telephone name"),
         ("The invoice was passed.", ""),
+        (f"The invoice was passed. {written}.", "The invoice was passed"),
     ]
     want = [_logprob(tiny, context, sentence) for context, sentence in rows]
     for batch_tokens in (64, 5):
@@ -139,12 +141,24 @@ def test_a_token_tree_numbers_its_nodes_depth_first():
     inner = tree.inner_nodes()
     assert inner == [0, 1]  # leaves predict nothing: they are not read
     assert tree.inner_ends(inner) == [2, 2]  # both are attended to by both
+    assert tree.path((1, 2, 4), from_depth=1) == [3, 1] and tree.path((1, 5), from_depth=2) == []
 
 
-def test_whole_trees_are_packed_into_a_call_and_a_larger_one_is_read_in_parts():
-    # trees of 3, 2, 15 and 2 nodes in calls of 6: the third in parts that read the earlier from the cache
-    assert _calls([0, 3, 5, 20], 22, 6) == [(0, 0, 5), (5, 5, 11), (5, 11, 17), (5, 17, 22)]
-    assert _calls([0, 3], 5, 512) == [(0, 0, 5)]
+def test_with_no_start_token_and_no_context_the_first_token_goes_unscored(tiny):
+    rescorer = CausalLMRescorer(tiny.model, tiny.tokenizer, batch_tokens=3)
+    rescorer._bos = []  # a tokenizer with neither a start nor an end token
+    rows = [("", "The minister mentioned that he held a telephone name"), ("", "The invoice"), ("", "")]
+    want = []
+    for _context, sentence in rows:
+        ids = torch.tensor([tiny.tokenizer(sentence, add_special_tokens=False)["input_ids"]])
+        if ids.shape[1] < 2:
+            want.append(0.0)
+            continue
+        with torch.no_grad():
+            logp = torch.log_softmax(tiny.model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+        want.append(float(logp.gather(1, ids[0, 1:, None]).sum()))
+    got = rescorer._logprobs(rows)
+    assert all(math.isclose(g, w, rel_tol=1e-4, abs_tol=1e-4) for g, w in zip(got, want, strict=True))
 
 
 def test_a_sentence_is_read_after_the_text_before_it(tiny):
@@ -218,7 +232,13 @@ def test_restorer_switches_the_stage_on_with_its_weight(monkeypatch):
 def test_a_family_scale_weighs_only_that_familys_arcs(tiny, tables):
     sents = lattices(SPUN, tables)
     full = tiny.arc_scores(SPUN, sents)
-    halved = CausalLMRescorer(tiny.model, tiny.tokenizer, weight=0.7, family_scale={"spinner-table": 0.5})
+    halved = CausalLMRescorer(
+        tiny.model,
+        tiny.tokenizer,
+        weight=0.7,
+        batch_tokens=tiny.batch_tokens,
+        family_scale={"spinner-table": 0.5},
+    )
     scaled = halved.arc_scores(SPUN, sents)
     only_table = [a for a in full if {f for f, _ in a.weights} == {"spinner-table"}]
     others = [a for a in full if "spinner-table" not in {f for f, _ in a.weights}]
