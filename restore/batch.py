@@ -350,6 +350,10 @@ def _init_worker(config: dict) -> None:
     if config.get("in_pool"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
         _exit_with_parent()
+        if config.get("torch_threads"):
+            # torch (--clm, --model) starts a thread per core in every worker: with a worker per core
+            # they fight over the cores; one thread each does the same work in less CPU time
+            os.environ.setdefault("OMP_NUM_THREADS", str(config["torch_threads"]))
     from .clean import CleanOptions
     from .pipeline import Restorer
 
@@ -469,7 +473,9 @@ class _PoolExecutor:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=({**config, "in_pool": True},),
+            initargs=(
+                {**config, "in_pool": True, "torch_threads": max(1, (os.cpu_count() or 1) // workers)},
+            ),
         )
 
     def submit(self, fn, *args) -> Future:

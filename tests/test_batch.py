@@ -580,3 +580,24 @@ def test_a_clean_run_leaves_no_errors_file_from_an_earlier_run(tmp_path):
     with pytest.raises(UsageError, match="errors or state"):
         run_batch(errors, tmp_path / "x.jsonl", opts())
     assert errors.exists()
+
+
+def test_pool_workers_share_the_cores_among_torch_threads(monkeypatch):
+    """With a worker per core, torch (--clm, --model) would start a thread per core in each."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    config = {
+        "threshold": None,
+        "remove_bylines": False,
+        "remove_captions": False,
+        "model": None,
+        "device": None,
+        "clm": False,
+        "clean": True,
+        "restore": False,
+    }
+    executor = batch_mod._PoolExecutor(2, config)
+    try:
+        threads = executor.submit(os.getenv, "OMP_NUM_THREADS").result(timeout=120)
+    finally:
+        executor.shutdown()
+    assert threads == str(max(1, (os.cpu_count() or 1) // 2))
