@@ -31,7 +31,7 @@ class DecodeSettings:
     word_rate_prior: float = 3.0  # pseudo-counts tying a word's spin rate to its family's
     min_confidence: float = 0.7  # edits the decoder is less sure of than this are not made
     prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
-    prune_per_position: int = 4  # candidates kept per start token after pruning
+    prune_per_position: int = 4  # candidates each family keeps per start token after pruning
     document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
     # restorations per word below which a family is judged absent. Clean articles with a few formal

@@ -98,10 +98,11 @@ def prune_lattice(
     """Drop arcs the LM finds implausible even in the most favourable reading of their context.
 
     Each restoring arc is scored against keeping its tokens, in the context of the
-    neighbouring input words (two on each side): ``gain = LM(arc) - LM(keep) + log w``.
-    Arcs below ``-slack`` cannot win unless a neighbour changes too, which the slack
-    allows for; at most ``per_position`` arcs per start token survive. This keeps
-    Viterbi's state space small without changing what it would choose in practice.
+    neighbouring input words (two on each side): ``gain = LM(arc) - LM(keep) + log w``,
+    with ``w`` the weight each family gives it. Arcs below ``-slack`` cannot win unless a
+    neighbour changes too, which the slack allows for; per start token, each family keeps
+    its ``per_position`` best arcs. This keeps Viterbi's state space small without changing
+    what it would choose in practice.
     """
     words = [out[0].words[0] for out in arcs]
     n = len(words)
