@@ -225,24 +225,19 @@ class SpanRestorer:
                 )
         families = self.tables.families
         rates = SpinRates({f: self.priors.get(f, _UNKNOWN_FAMILY).start for f in families})
-        hopeless: frozenset[str] = frozenset()
         for em_round in range(1, EM_ROUNDS + 1):
             posteriors = [
                 arc_posteriors(s.arcs, self.lm, self.cost_fn(s, rates), self.settings.lm_weight)
                 for s in lattices
             ]
-            rates = self._reestimate(posteriors, doc_words, rates, hopeless)
+            rates = self._reestimate(posteriors, doc_words, rates)
             if em_round == EARLY_GATE_ROUND:
                 # a family with a small fraction of the traces the gate will ask for does not
                 # reach them in two more rounds: its arcs leave the remaining rounds (speed)
                 restorations = rates.restorations()
-                hopeless = frozenset(
-                    f
-                    for f in rates.family
-                    if restorations[f] < EARLY_GATE_SHARE * self._needed(f, len(tokens))
-                )
-                for family in hopeless:
-                    rates = rates.without(family)
+                for family in list(rates.family):
+                    if restorations[family] < EARLY_GATE_SHARE * self._needed(family, len(tokens)):
+                        rates = rates.without(family)
                 if not rates.active():
                     break  # clean text, as a rule: nothing is left to estimate
         rates = self._gate(lattices, doc_words, rates, len(tokens))
@@ -342,7 +337,6 @@ class SpanRestorer:
         posteriors: list[dict[Arc, float]],
         doc_words: Counter,
         rates: SpinRates,
-        off: Collection[str] = (),
     ) -> SpinRates:
         """M-step on expected counts: family rates, and per-word rates shrunk toward them.
 
@@ -377,7 +371,7 @@ class SpanRestorer:
                 family_all[family] += count
         family_rates = {}
         for family in rates.family:
-            if family in off:  # switched off for the rest of EM: the prior must not revive it
+            if rates.family[family] <= FLOOR_RATE:  # switched off during EM: the prior must not revive it
                 family_rates[family] = FLOOR_RATE
                 continue
             prior = self.priors.get(family, _UNKNOWN_FAMILY)
