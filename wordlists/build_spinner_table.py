@@ -249,7 +249,7 @@ def compile_pairs(entries: list[Entry]) -> dict[tuple[str, str, bool], tuple[int
     return {k: v for k, v in table.items() if v[1] > 0.0}
 
 
-def render(entries: list[Entry], table, source_text: str, name: str = "spinner_thesaurus") -> str:
+def render(entries: list[Entry], table, source_text: str, name: str) -> str:
     digest = hashlib.sha256(source_text.encode("utf-8")).hexdigest()[:16]
     rows = []
     for (orig, spun, cs), (_prio, weight, flags) in table.items():
