@@ -88,17 +88,13 @@ class SpinRates:
     # what each arc added to those counts in the last M-step: restoring arcs per (arc, family),
     # keep arcs per arc, so an occurrence can be judged without its own evidence
     own: dict = field(default_factory=dict)
-    # (family, original word) -> restorations of that word inside word-for-word phrase readings
-    # ("telephone name" read as "phone call" restores "call"): the table is applied word by word,
-    # so they are evidence for the word's own occurrences too ("their name" -> "their call")
-    within: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def of(self, family: str, original: str, arc: Arc | None = None) -> float:
         """Rate at which ``family`` spins ``original``, leaving out the occurrence ``arc`` reads."""
         base = self.family.get(family, 0.0)
         if base <= FLOOR_RATE:
             return 0.0
-        spun = self.spun.get((family, original), 0.0) + self.within.get((family, original), 0.0)
+        spun = self.spun.get((family, original), 0.0)
         kept = self.kept.get(original, 0.0)
         if arc is not None:
             if arc.is_keep:
@@ -115,9 +111,7 @@ class SpinRates:
         return counts
 
     def without(self, family: str) -> SpinRates:
-        return SpinRates(
-            {**self.family, family: FLOOR_RATE}, self.spun, self.kept, self.strength, self.own, self.within
-        )
+        return SpinRates({**self.family, family: FLOOR_RATE}, self.spun, self.kept, self.strength, self.own)
 
     def active(self) -> bool:
         return any(rate > FLOOR_RATE for rate in self.family.values())
@@ -236,7 +230,7 @@ class SpanRestorer:
                 arc_posteriors(s.arcs, self.lm, self.cost_fn(s, rates), self.settings.lm_weight)
                 for s in lattices
             ]
-            rates = self._reestimate(lattices, posteriors, doc_words, rates)
+            rates = self._reestimate(posteriors, doc_words, rates)
             if em_round == EARLY_GATE_ROUND:
                 # a family with a small fraction of the traces the gate will ask for does not
                 # reach them in two more rounds: its arcs leave the remaining rounds (speed)
@@ -340,7 +334,6 @@ class SpanRestorer:
 
     def _reestimate(
         self,
-        lattices: list[Sentence],
         posteriors: list[dict[Arc, float]],
         doc_words: Counter,
         rates: SpinRates,
@@ -353,9 +346,8 @@ class SpanRestorer:
         """
         kept: Counter = Counter(doc_words)  # original words written as themselves
         spun: Counter = Counter()  # (family, original) -> restorations credited to the family
-        within: Counter = Counter()  # (family, word) -> restorations of it inside phrase readings
         own: dict = {}
-        for sent, posterior in zip(lattices, posteriors, strict=True):
+        for posterior in posteriors:
             for arc, p in posterior.items():
                 if arc.is_keep:
                     word = arc.words[0]
@@ -369,8 +361,6 @@ class SpanRestorer:
                     credit = p * share / total
                     spun[(family, arc.key)] += credit
                     own[(arc, family)] = credit
-                    for word in _words_restored(sent, arc):
-                        within[(family, word)] += credit
         family_spun: Counter = Counter()
         family_all: Counter = Counter()
         for (family, _), count in spun.items():
@@ -387,9 +377,7 @@ class SpanRestorer:
             prior = self.priors.get(family, _UNKNOWN_FAMILY)
             rate = (family_spun[family] + prior.a) / (family_all[family] + prior.a + prior.b)
             family_rates[family] = min(rate, MAX_RATE)
-        return SpinRates(
-            family_rates, dict(spun), dict(kept), self.settings.word_rate_prior, own, dict(within)
-        )
+        return SpinRates(family_rates, dict(spun), dict(kept), self.settings.word_rate_prior, own)
 
     def _edit(
         self, text: str, sent: Sentence, arc: Arc, rates: SpinRates, confidence: float, evidence: float | None
@@ -417,18 +405,6 @@ class SpanRestorer:
                 **({"model_evidence": round(evidence, 2)} if evidence is not None else {}),
             },
         )
-
-
-def _words_restored(sent: Sentence, arc: Arc) -> tuple[str, ...]:
-    """The words a word-for-word phrase reading changes, in their original form.
-
-    Only phrases read word for word count ("telephone name" -> "phone call" gives "call"
-    and "phone"); a reading of another length ("so as to" -> "in order to") is the table's
-    phrase entry, not evidence about single words.
-    """
-    if len(arc.words) < 2 or len(arc.words) != arc.end - arc.start:
-        return ()
-    return tuple(word for k, word in enumerate(arc.words) if word != sent.arcs[arc.start + k][0].words[0])
 
 
 def _same_reading(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:

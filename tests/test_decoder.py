@@ -153,22 +153,3 @@ def test_alternatives_score_exactly_what_a_full_redecode_does(restorer):
                 assert math.isclose(got, want, abs_tol=1e-9), (arc, got, want)
                 checked += 1
     assert checked > 200
-
-
-def test_word_for_word_phrase_readings_count_for_their_words(tmp_path):
-    # the table is applied word by word: restoring "telephone name" as "phone call" says this
-    # document's spinner writes "name" for "call", which bears on a lone "name" elsewhere too
-    (tmp_path / "spinner_thesaurus.tsv").write_text(
-        TABLE + "phone call\ttelephone name\t0.7\n", encoding="utf-8"
-    )
-    engine = Restorer(tables_dir=tmp_path).span_restorer
-    spun = (
-        "The minister mentioned the plan in a telephone name on Monday. "
-        "A spokesman mentioned a second telephone name on Friday. "
-        "The get together mentioned the vote."
-    )
-    rates = engine.model_document(spun).rates
-    assert rates.within[("spinner-table", "call")] > 1.0
-    assert rates.within[("spinner-table", "phone")] > 1.0
-    assert ("spinner-table", "said") not in rates.within  # single-word readings count in .spun only
-    assert rates.of("spinner-table", "call") > rates.family["spinner-table"]
