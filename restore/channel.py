@@ -22,6 +22,17 @@ FAMILY_FILES: dict[str, str] = {
     "wordnet-blind": "wordnet_blind.tsv",
     "thesaurus": "thesaurus_generic.tsv",
 }
+# how reports name each family, and what a reader of a restored text should know about it
+FAMILY_LABELS: dict[str, str] = {
+    "spinner-table": "thesaurus spinner",
+    "rewriter-table": "heavy rewriter",
+    "wordnet-blind": "blind WordNet spinner",
+    "thesaurus": "generic thesaurus",
+}
+FAMILY_CAVEATS: dict[str, str] = {
+    "rewriter-table": "it also reorders and drops words, which stay as they are",
+    "wordnet-blind": "many of its swaps have no single recoverable original",
+}
 _CACHE_VERSION = 9
 # Families whose source data lists spelling and inflection variants as synonyms (sombre/somber,
 # deep/deepest, Elizabeth II/Elizabeth): such pairs are not what a spinner does, and restoring

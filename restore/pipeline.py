@@ -40,6 +40,7 @@ class RestoreResult:
             "text": self.text,
             "spin_score": round(self.spin.score, 4),
             "judged_spun": self.spin.spun,
+            "spun_by": self.spin.families,
             "spin_rates": {k: round(v, 4) for k, v in self.spin.rates.items()},
             "words": self.spin.words,
             "edits": [e.to_dict() for e in self.edits],

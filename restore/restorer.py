@@ -135,6 +135,15 @@ class SpinEstimate:
         """Some spinner family passed the document gate and left a few restorable traces."""
         return self.restored >= SPUN_MIN_EDITS and any(rate > FLOOR_RATE for rate in self.rates.values())
 
+    @property
+    def families(self) -> list[str]:
+        """The families judged to have written a spun document, likeliest first (none if not spun)."""
+        if not self.spun:
+            return []
+        return sorted(
+            (f for f, rate in self.rates.items() if rate > FLOOR_RATE), key=lambda f: -self.rates[f]
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Sentence:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .channel import FAMILY_CAVEATS, FAMILY_LABELS
 from .pipeline import RestoreResult
 
 
@@ -22,11 +23,13 @@ class ScanReport:
     words: int
     flagged: int
     top: list[dict] = field(default_factory=list)  # {"span", "original", "count", "confidence"}
+    families: list[str] = field(default_factory=list)  # the spinner families judged to have written it
 
     def to_dict(self) -> dict:
         return {
             "path": self.path,
             "judged_spun": self.spun,
+            "spun_by": self.families,
             "spin_score": round(self.spin_score, 4),
             "words": self.words,
             "flagged": self.flagged,
@@ -35,6 +38,10 @@ class ScanReport:
 
     def to_line(self) -> str:
         verdict = "SPUN" if self.spun else "clean"
+        if self.families:
+            main = self.families[0]
+            verdict += f" ({FAMILY_LABELS.get(main, main)}"
+            verdict += f": {FAMILY_CAVEATS[main]})" if main in FAMILY_CAVEATS else ")"
         head = f"{self.path}: {verdict}  score {self.spin_score:.3f}  {self.flagged} flagged in {self.words} words"
         if not self.top:
             return head
@@ -61,6 +68,7 @@ def scan_report(path: str, result: RestoreResult, top: int = 5) -> ScanReport:
         spin_score=result.spin_score,
         words=result.spin.words,
         flagged=len(restorations),
+        families=result.spin.families,
         top=[
             {
                 "span": span,

@@ -78,6 +78,7 @@ def test_heavy_rewriter_is_reversed(restorer):
     ):
         assert restored in result.text, result.text
     assert {e.details["family"] for e in result.edits} == {"rewriter-table"}
+    assert result.spin.families == ["rewriter-table"]  # what scan and --format json report
     assert "food and fuel" in result.text  # words it did not touch stay as they are
 
 

@@ -17,7 +17,7 @@ def test_scan_exit_code_gates_on_spun_documents():
     assert spun.returncode == 1, spun.stderr
     lines = spun.stdout.splitlines()
     assert lines[0].startswith(f"{CLEAN}: clean")
-    assert lines[1].startswith(f"{SPUN}: SPUN")
+    assert lines[1].startswith(f"{SPUN}: SPUN (thesaurus spinner)")
     assert "'mentioned'→'said'" in spun.stdout
 
 
@@ -26,6 +26,7 @@ def test_scan_json_reports_score_and_top_spans():
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     assert report["judged_spun"] is True
+    assert report["spun_by"] == ["spinner-table"]
     assert 0 < report["spin_score"] <= 1
     assert report["flagged"] >= 10
     assert len(report["top"]) == 3
@@ -47,3 +48,10 @@ def test_scan_errors_are_not_verdicts(tmp_path):
     missing = run("scan", str(tmp_path / "nope.txt"))
     assert missing.returncode == 3
     assert run("scan", "--top", "-1").returncode == 2
+
+
+def test_a_clean_document_is_spun_by_no_family():
+    proc = run("scan", str(CLEAN), "--format", "json")
+    assert proc.returncode == 0
+    report = json.loads(proc.stdout)
+    assert (report["judged_spun"], report["spun_by"], report["flagged"]) == (False, [], 0)
