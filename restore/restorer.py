@@ -198,8 +198,16 @@ class SpanRestorer:
             for arc in decoded.path:
                 if arc.is_keep:
                     continue
+                # against keeping the words, the margin is a decision threshold and is given back;
+                # against another original for them (the best reading that writes something else
+                # there) both readings pay it: a tie is a coin toss, not a restoration
                 alt_score = decoded.best_score_avoiding(_same_reading(sent.arcs, arc))
-                confidence = _sigmoid(decoded.score - alt_score + self.settings.margin)
+                keep_score = decoded.best_score_avoiding(_restorations_over(sent.arcs, arc))
+                confidence = _sigmoid(
+                    min(decoded.score - keep_score + self.settings.margin, decoded.score - alt_score)
+                    if alt_score > keep_score
+                    else decoded.score - keep_score + self.settings.margin
+                )
                 if confidence < self.settings.min_confidence:
                     continue  # a wrong restoration costs more than a missed one: keep the input
                 edits.append(self._edit(text, sent, arc, rates, confidence, rescored.get(arc)))
@@ -416,15 +424,36 @@ class SpanRestorer:
         )
 
 
+def _restorations_over(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:
+    """Every restoring arc that touches a token ``chosen`` covers: banned, the text there is kept."""
+    return {arc for start in range(chosen.end) for arc in arcs[start][1:] if arc.end > chosen.start}
+
+
 def _same_reading(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:
-    """``chosen`` and every arc that writes the same word at one of its tokens.
+    """``chosen`` and every arc that makes the same change: banned, what is left are other readings.
 
     Confidence compares the best reading with the best one that does not make this change;
     "telephone name" read as the phrase "phone call" or as "phone" + "call" is the same
-    change, and one must not count as the alternative to the other.
+    change, and so is a phrase that takes a kept neighbour along ("in accordance with the" ->
+    "according to the"): neither must count as the alternative to the other.
     """
     same = {chosen}
-    if len(chosen.words) != chosen.end - chosen.start:
+    n = len(chosen.words)
+    keep = [out[0].words[0] for out in arcs]
+    for start in range(chosen.end):
+        for arc in arcs[start][1:]:
+            if arc.end <= chosen.start or arc is chosen:
+                continue
+            # the same words with a neighbour taken along: "in accordance with the" -> "according
+            # to the" writes what "in accordance with" -> "according to" does, the rest kept
+            lo, hi = min(arc.start, chosen.start), max(arc.end, chosen.end)
+            if (*keep[lo : arc.start], *arc.words, *keep[arc.end : hi]) == (
+                *keep[lo : chosen.start],
+                *chosen.words,
+                *keep[chosen.end : hi],
+            ):
+                same.add(arc)
+    if n != chosen.end - chosen.start:
         return same
     wanted = {  # the tokens it changes, and what it writes there
         chosen.start + k: word

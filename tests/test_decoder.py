@@ -7,6 +7,8 @@ from conftest import ROOT
 
 from restore import Restorer
 from restore.channel import ChannelTables
+from restore.lattice import Arc
+from restore.restorer import SpanRestorer, _same_reading
 
 TABLE = """# test table
 said\tmentioned\t0.7
@@ -153,3 +155,39 @@ def test_alternatives_score_exactly_what_a_full_redecode_does(restorer):
                 assert math.isclose(got, want, abs_tol=1e-9), (arc, got, want)
                 checked += 1
     assert checked > 200
+
+
+class _FlatLM:
+    """Every original word equally likely anywhere, every other word much less: only the channel decides."""
+
+    def logprob(self, word: str, prev1: str | None, prev2: str | None) -> float:
+        return -3.0 if word in {"said", "party", "street", "road", "lane"} else -8.0
+
+
+def test_a_tie_between_two_originals_is_not_an_edit(tmp_path):
+    # "thoroughfare" is how the spinner writes both "street" and "road", and nothing in the text
+    # tells them apart: the span is spun, but choosing one is a coin toss, so it is left as it is
+    table = TABLE + "street\tthoroughfare\t0.5\nroad\tthoroughfare\t0.5\nlane\tbyway\t0.5\n"
+    (tmp_path / "spinner_thesaurus.tsv").write_text(table, encoding="utf-8")
+    engine = SpanRestorer(ChannelTables.load(tmp_path), _FlatLM())
+    text = (
+        "The minister mentioned the thoroughfare was closed. The get together mentioned the byway "
+        "was open. A spokesman mentioned it. The mayor mentioned it again."
+    )
+    edits, _ = engine.restore(text)
+    changed = {(e.before, e.after) for e in edits}
+    assert ("byway", "lane") in changed and ("get together", "party") in changed
+    assert not any(before == "thoroughfare" for before, _ in changed)
+
+
+def test_a_phrase_taking_a_neighbour_along_is_the_same_reading():
+    # "in accordance with the" -> "according to the" writes what "in accordance with" ->
+    # "according to" does: it is not an alternative that makes the change less certain
+    words = ["rules", "in", "accordance", "with", "the", "law"]
+    arcs = [[Arc(i, i + 1, (w,))] for i, w in enumerate(words)]
+    chosen = Arc(1, 4, ("according", "to"), (("spinner-table", 0.6),))
+    along = Arc(1, 5, ("according", "to", "the"), (("spinner-table", 0.6),))
+    other = Arc(1, 4, ("in", "line", "with"), (("spinner-table", 0.3),))
+    arcs[1] += [chosen, along, other]
+    same = _same_reading(arcs, chosen)
+    assert along in same and other not in same
