@@ -32,8 +32,12 @@ class DecodeSettings:
     min_confidence: float = 0.7  # edits the decoder is less sure of than this are not made
     prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
     prune_per_position: int = 4  # candidates each family keeps per start token after pruning
-    document_gate: float = 8.0  # nats by which "spun" must explain the document better than "clean"
+    # nats by which "spun" must explain the document better than "clean" (8 before the web bigrams,
+    # which smooth the LM: a snippet with two spun phrases went from 10.3 to 7.4 nats, one with
+    # one phrase and "mentioned" from 6.3 to 4.1; 6 keeps the first restored and the second not)
+    document_gate: float = 6.0
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
+    web_share: float = 0.5  # weight of web bigram probabilities in the LM (restore/webgrams.py; 0: off)
     # restorations per word below which a family is judged absent. Clean articles with a few formal
     # or British words a spinner also writes reach 0.014 (dev originals, bench/data/clean), and one
     # dense formal British piece reaches 0.034; spun articles reach 0.08-0.2, and one lightly spun

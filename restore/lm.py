@@ -1,10 +1,12 @@
-"""The embedded offline language model: pocketsphinx's English trigram LM.
+"""The embedded offline language model: pocketsphinx's English trigram LM, with web bigrams.
 
 It ships inside the `pocketsphinx` wheel (en-us.lm.bin, ~72k words), loads in tens
 of milliseconds and answers a query in under a microsecond, which is what lets the
 decoder score every candidate in context at thousands of words per second.
 Words it does not know (names, numbers) get a unigram estimate from wordfreq and
-break the n-gram history, so they cost the same on every path through them.
+break the n-gram history, so they cost the same on every path through them. Optionally,
+P(word | previous word) from web text (restore/webgrams.py) is interpolated in: the speech
+LM knows spoken English, the web counts know the collocations of written text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 from pathlib import Path
 
 from .errors import ResourceError
+from .webgrams import WebBigrams
 
 _LOG_BASE = math.log(1.0001)  # pocketsphinx scores are log base 1.0001
 _OOV_SENTINEL = -500_000_000
@@ -39,6 +42,8 @@ class NgramScorer:
         path: str | os.PathLike | None = None,
         cache_limit: int = 2_000_000,
         unigram_adaptation: float = 0.0,
+        web: WebBigrams | None = None,
+        web_share: float = 0.0,
     ):
         from pocketsphinx import Config, LogMath, NGramModel
 
@@ -53,6 +58,8 @@ class NgramScorer:
         self._unigram_cache: dict[str, float] = {}
         self._unigram_adaptation = unigram_adaptation
         self._shift_cache: dict[str, float] = {}
+        self._web = web if web_share > 0 else None
+        self._web_share = web_share
 
     def known(self, word: str) -> bool:
         return self._model.prob([word]) > _OOV_SENTINEL
@@ -84,6 +91,16 @@ class NgramScorer:
             shift = self._shift_cache[word] = (math.log(freq) - lm_unigram) if freq > 0 else 0.0
         return shift
 
+    def _with_web(self, score: float, word: str, prev1: str) -> float:
+        """Interpolate P_web(word | prev1) (restore/webgrams.py) into the LM's probability."""
+        if not (word.isalpha() and prev1.isalpha()):
+            return score  # sentence marks, numbers and contractions: the web counts have none
+        web = self._web.prob(word, prev1)
+        if web is None:
+            return score
+        share = self._web_share
+        return math.log((1.0 - share) * math.exp(score) + share * web)
+
     def logprob(self, word: str, prev1: str | None, prev2: str | None) -> float:
         """log P(word | prev2 prev1); ``None`` history words are absent (start of context)."""
         key = (word, prev1 or "", prev2 or "")
@@ -102,6 +119,8 @@ class NgramScorer:
             score = raw * _LOG_BASE
             if self._unigram_adaptation:
                 score += self._unigram_adaptation * self._unigram_shift(word)
+        if self._web is not None and prev1 is not None:
+            score = self._with_web(score, word, prev1)
         if len(self._cache) >= self._cache_limit:
             self._cache.clear()
         self._cache[key] = score

@@ -16,6 +16,7 @@ from .edits import Edit, apply_edits, check_text, rebase
 from .lm import NgramScorer
 from .restorer import SpanRestorer, SpinEstimate
 from .topic import CombinedRescorer, TopicRescorer, bundled_vectors
+from .webgrams import bundled_webgrams
 
 
 @dataclass
@@ -106,7 +107,12 @@ class Restorer:
 
     @cached_property
     def span_restorer(self) -> SpanRestorer:
-        lm = NgramScorer(self._lm_path, unigram_adaptation=self.settings.unigram_adaptation)
+        lm = NgramScorer(
+            self._lm_path,
+            unigram_adaptation=self.settings.unigram_adaptation,
+            web=bundled_webgrams() if self.settings.web_share else None,
+            web_share=self.settings.web_share,
+        )
         rescorers: list = []
         if self.settings.topic_weight:
             rescorers.append(

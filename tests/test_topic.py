@@ -81,19 +81,26 @@ def test_combined_rescorer_adds_opinions():
 
 
 def test_the_topic_tips_a_close_decision(restorer):
-    # the trigram LM alone leaves "ought to" (the spinner's phrase for "should"); the clause's
-    # other words fit "should" better, and with the topic term the restoration is made
+    # the LM alone is unsure whether "minimize" is the spinner's word for "cut"; among "waiting
+    # lists", "ambulance" and "hospital" the clause fits "cut", and with the topic term it is made
     from dataclasses import replace
 
     from restore import Restorer
 
     text = (
-        "Officials mentioned the soiled bomb claims were false. The minister advised the get together "
-        "that the invoice had been handed to the White Home earlier than the vote. The charity will "
-        "assist families whose homes were damaged, and volunteers ought to register."
+        'Dr Anita Rowe, president of the Royal College of Emergency Medicine, stated the figures were "deeply '
+        'alarming" and that long waits were inflicting avoidable hurt. "Behind every one of these numbers is a '
+        'affected person, usually aged, lying on a trolley in a corridor," she mentioned.\n'
+        "The Division of Well being and Social Care stated it was investing £1.6 billion to minimize ready lists "
+        "and had recruited greater than 1,000 further ambulance workers this 12 months. A spokesperson said: "
+        '"We know there is more to do, and we are working with NHS leaders to make sure the service is ready for '
+        'a troublesome winter."\n'
+        "Hospital trusts in the North West and the Midlands reported the greatest strain, with a number of "
+        "declaring critical incidents final week. NHS England stated flu admissions were rising earlier than "
+        "usual and urged eligible individuals to get vaccinated.\n"
     )
     with_topic = restorer.restore(text, clean=False).text
     without = Restorer(settings=replace(restorer.settings, topic_weight=0.0)).restore(text, clean=False).text
-    assert "the bill had been" in with_topic and "the bill had been" in without  # both restore
-    assert with_topic.endswith("and volunteers should register.")
-    assert without.endswith("and volunteers ought to register.")
+    assert "Department of Health" in with_topic and "Department of Health" in without  # both restore
+    assert "to cut waiting lists" in with_topic
+    assert "to minimize waiting lists" in without
