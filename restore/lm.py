@@ -60,6 +60,7 @@ class NgramScorer:
         self._shift_cache: dict[str, float] = {}
         self._web = web if web_share > 0 else None
         self._web_share = web_share
+        self._web_cache: dict[tuple[str, str], float] = {}
 
     def known(self, word: str) -> bool:
         return self._model.prob([word]) > _OOV_SENTINEL
@@ -93,13 +94,15 @@ class NgramScorer:
 
     def _with_web(self, score: float, word: str, prev1: str) -> float:
         """Interpolate P_web(word | prev1) (restore/webgrams.py) into the LM's probability."""
-        if not (word.isalpha() and prev1.isalpha()):
-            return score  # sentence marks, numbers and contractions: the web counts have none
-        web = self._web.prob(word, prev1)
-        if web is None:
+        key = (word, prev1)
+        web = self._web_cache.get(key)
+        if web is None:  # share x P_web, or -1 where the counts cannot say
+            known = word.isalpha() and prev1.isalpha()  # sentence marks, numbers, contractions: no counts
+            prob = self._web.prob(word, prev1) if known else None
+            web = self._web_cache[key] = -1.0 if prob is None else self._web_share * prob
+        if web < 0:
             return score
-        share = self._web_share
-        return math.log((1.0 - share) * math.exp(score) + share * web)
+        return math.log((1.0 - self._web_share) * math.exp(score) + web)
 
     def logprob(self, word: str, prev1: str | None, prev2: str | None) -> float:
         """log P(word | prev2 prev1); ``None`` history words are absent (start of context)."""
