@@ -6,7 +6,7 @@ decoder score every candidate in context at thousands of words per second.
 Words it does not know (names, numbers) get a unigram estimate from wordfreq and
 break the n-gram history, so they cost the same on every path through them. Optionally,
 P(word | previous word) from web text (restore/webgrams.py) is interpolated in: the speech
-LM knows spoken English, the web counts know the collocations of written text.
+LM knows spoken English, the web counts written English.
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ class NgramScorer:
         if web is None:  # share x P_web, or -1 where the counts cannot say
             known = word.isalpha() and prev1.isalpha()  # sentence marks, numbers, contractions: no counts
             prob = self._web.prob(word, prev1) if known else None
+            if len(self._web_cache) >= self._cache_limit:
+                self._web_cache.clear()
             web = self._web_cache[key] = -1.0 if prob is None else self._web_share * prob
         if web < 0:
             return score
