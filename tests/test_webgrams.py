@@ -26,7 +26,7 @@ def small(tmp_path, monkeypatch) -> WebBigrams:
     (tmp_path / "unigrams.txt").write_text(
         "".join(f"{w}\t{c}\n" for w, c in UNIGRAMS.items()) + "rare\t5000\n1990s\t300000\n", encoding="utf-8"
     )
-    # the real list repeats a few pairs (case variants folded together): their counts add up
+    # the real list repeats a few pairs: their counts add up
     (tmp_path / "bigrams.txt").write_text(
         "".join(f"{p}\t{c}\n" for p, c in BIGRAMS.items()) + "phone call\t100000\n", encoding="utf-8"
     )
@@ -70,7 +70,7 @@ def test_web_bigrams_change_what_the_speech_lm_prefers():
 
         return window(original) - window(spun)
 
-    # read aloud, "the website showed" is likelier; in written text "the site showed" is
+    # the speech LM prefers "the website showed"; mixed with the web counts, "the site showed" (the original)
     assert gain(plain, "site", "website") < 0 < gain(mixed, "site", "website")
     assert mixed.logprob("bill", "spending", "the") > mixed.logprob("invoice", "spending", "the")
     # sentence marks and words with apostrophes are the trigram LM's alone
