@@ -32,10 +32,13 @@ class DecodeSettings:
     min_confidence: float = 0.7  # edits the decoder is less sure of than this are not made
     prune_slack: float = 3.0  # nats below "keep" at which a candidate is dropped before decoding
     prune_per_position: int = 4  # candidates each family keeps per start token after pruning
-    # nats by which "spun" must explain the document better than "clean" (8 before the web bigrams,
-    # which smooth the LM: a snippet with two spun phrases went from 10.3 to 7.4 nats, one with
-    # one phrase and "mentioned" from 6.3 to 4.1; 6 keeps the first restored and the second not)
-    document_gate: float = 6.0
+    # nats by which "spun" must explain the document better than "clean". It was 8 before the web
+    # bigrams, which smooth the LM: a snippet with two spun phrases went from 10.3 to 7.4 nats, one
+    # with "mentioned" and "telephone name" from 6.3 to 4.1. Clean text is held back mostly by the
+    # evidence floors below (clean paragraphs: 5, 7 and 7 false edits in 20,602 words at 8, 6 and 4),
+    # while spun paragraphs restored one at a time lose much at the higher gates (bench/short_texts.py:
+    # ER 0.317, 0.340 and 0.359); below 4, lone clean sentences start to get edits.
+    document_gate: float = 4.0
     unigram_adaptation: float = 0.5  # share of the wordfreq-vs-LM unigram shift added
     web_share: float = 0.5  # weight of web bigram probabilities in the LM (restore/webgrams.py; 0: off)
     # restorations per word below which a family is judged absent. Clean articles with a few formal
