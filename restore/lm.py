@@ -96,9 +96,8 @@ class NgramScorer:
         """Interpolate P_web(word | prev1) (restore/webgrams.py) into the LM's probability."""
         key = (word, prev1)
         web = self._web_cache.get(key)
-        if web is None:  # share x P_web, or -1 where the counts cannot say
-            known = word.isalpha() and prev1.isalpha()  # sentence marks, numbers, contractions: no counts
-            prob = self._web.prob(word, prev1) if known else None
+        if web is None:  # share x P_web, or -1 where the counts cannot say (sentence marks, numbers, ...)
+            prob = self._web.prob(word, prev1)
             if len(self._web_cache) >= self._cache_limit:
                 self._web_cache.clear()
             web = self._web_cache[key] = -1.0 if prob is None else self._web_share * prob

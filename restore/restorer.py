@@ -198,16 +198,16 @@ class SpanRestorer:
             for arc in decoded.path:
                 if arc.is_keep:
                     continue
-                # against keeping the words, the margin is a decision threshold and is given back;
-                # against another original for them (the best reading that writes something else
-                # there) both readings pay it: a tie is a coin toss, not a restoration
+                # the best reading without this change either keeps the words (it bans more arcs, so
+                # it never scores higher) or writes another original there. Against keeping, the
+                # margin is a decision threshold and is given back; against another original both
+                # readings pay it, so a tie is a coin toss, not a restoration
                 alt_score = decoded.best_score_avoiding(_same_reading(sent.arcs, arc))
                 keep_score = decoded.best_score_avoiding(_restorations_over(sent.arcs, arc))
-                confidence = _sigmoid(
-                    min(decoded.score - keep_score + self.settings.margin, decoded.score - alt_score)
-                    if alt_score > keep_score
-                    else decoded.score - keep_score + self.settings.margin
-                )
+                if alt_score > keep_score:
+                    confidence = _sigmoid(decoded.score - alt_score)
+                else:
+                    confidence = _sigmoid(decoded.score - keep_score + self.settings.margin)
                 if confidence < self.settings.min_confidence:
                     continue  # a wrong restoration costs more than a missed one: keep the input
                 edits.append(self._edit(text, sent, arc, rates, confidence, rescored.get(arc)))
@@ -437,34 +437,30 @@ def _same_reading(arcs: list[list[Arc]], chosen: Arc) -> set[Arc]:
     change, and so is a phrase that takes a kept neighbour along ("in accordance with the" ->
     "according to the"): neither must count as the alternative to the other.
     """
-    same = {chosen}
-    n = len(chosen.words)
     keep = [out[0].words[0] for out in arcs]
+    word_for_word = len(chosen.words) == chosen.end - chosen.start
+    wanted = {  # the tokens a word-for-word reading changes, and what it writes there
+        chosen.start + k: word
+        for k, word in enumerate(chosen.words)
+        if word_for_word and keep[chosen.start + k] != word
+    }
+    same = {chosen}
     for start in range(chosen.end):
         for arc in arcs[start][1:]:
-            if arc.end <= chosen.start or arc is chosen:
+            if arc.end <= chosen.start:
                 continue
-            # the same words with a neighbour taken along: "in accordance with the" -> "according
-            # to the" writes what "in accordance with" -> "according to" does, the rest kept
+            # the same words with a neighbour taken along, the rest kept
             lo, hi = min(arc.start, chosen.start), max(arc.end, chosen.end)
-            if (*keep[lo : arc.start], *arc.words, *keep[arc.end : hi]) == (
+            along = (*keep[lo : arc.start], *arc.words, *keep[arc.end : hi]) == (
                 *keep[lo : chosen.start],
                 *chosen.words,
                 *keep[chosen.end : hi],
-            ):
-                same.add(arc)
-    if n != chosen.end - chosen.start:
-        return same
-    wanted = {  # the tokens it changes, and what it writes there
-        chosen.start + k: word
-        for k, word in enumerate(chosen.words)
-        if arcs[chosen.start + k][0].words[0] != word
-    }
-    for start in range(chosen.end):
-        for arc in arcs[start][1:]:
-            if arc.end <= chosen.start or len(arc.words) != arc.end - arc.start:
-                continue
-            if any(wanted.get(arc.start + k) == word for k, word in enumerate(arc.words)):
+            )
+            # or one of the words the chosen reading changes, written the same at the same token
+            shared = len(arc.words) == arc.end - arc.start and any(
+                wanted.get(arc.start + k) == word for k, word in enumerate(arc.words)
+            )
+            if along or shared:
                 same.add(arc)
     return same
 
