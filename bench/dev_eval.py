@@ -56,14 +56,8 @@ def main() -> None:
     import score as S  # the project's scorer
 
     from restore import Restorer
-    from restore.decode import DecodeSettings
 
-    fields = {f.name: f.type for f in dataclasses.fields(DecodeSettings)}
-    overrides = {
-        k: (int(v) if fields[k] in ("int", int) else (v == "1") if fields[k] in ("bool", bool) else float(v))
-        for k, v in (i.split("=", 1) for i in args.set)
-    }
-    restorer = Restorer(threshold=args.threshold, settings=DecodeSettings(**overrides))
+    restorer = Restorer(threshold=args.threshold, settings=settings_from(args.set))
     dev = args.shared / "corpus" / "dev"
     synthetic = ROOT / "bench" / "data" / "synthetic"
     files = {family: [dev / f"{name}.gold" for name in names] for family, names in FAMILIES.items()}
@@ -120,6 +114,18 @@ def main() -> None:
     control_line("clean+K-lines", controls, restorer, S, show_all=args.verbose)
     control_line("gold originals", originals, restorer, S)
     control_line("project clean (bench/data/clean)", own, restorer, S)
+
+
+def settings_from(assignments: list[str]):
+    """DecodeSettings with ``NAME=VALUE`` overrides (the ``--set`` option), each value of its field's type."""
+    from restore.decode import DecodeSettings
+
+    fields = {f.name: f.type for f in dataclasses.fields(DecodeSettings)}
+    overrides = {
+        k: (int(v) if fields[k] in ("int", int) else (v == "1") if fields[k] in ("bool", bool) else float(v))
+        for k, v in (i.split("=", 1) for i in assignments)
+    }
+    return DecodeSettings(**overrides)
 
 
 def control_line(label: str, texts: list[tuple[str, str]], restorer, S, show_all: bool = False) -> None:

@@ -12,12 +12,14 @@ file but pair03, whose "original" keeps spun words the gold leaves unannotated),
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dev_eval import settings_from  # noqa: E402
 
 
 def main() -> None:
@@ -33,13 +35,8 @@ def main() -> None:
     import score as S  # the project's scorer
 
     from restore import Restorer
-    from restore.decode import DecodeSettings
 
-    fields = {f.name: f.type for f in dataclasses.fields(DecodeSettings)}
-    overrides = {
-        k: (int(v) if fields[k] in ("int", int) else float(v)) for k, v in (i.split("=", 1) for i in args.set)
-    }
-    restorer = Restorer(settings=DecodeSettings(**overrides))
+    restorer = Restorer(settings=settings_from(args.set))
     dev = args.shared / "corpus" / "dev"
     golds = sorted(dev.glob("*.gold")) + sorted((ROOT / "bench" / "data" / "synthetic").glob("*.gold"))
 
