@@ -63,7 +63,9 @@ DEFAULT_PRIORS: dict[str, FamilyPrior] = {
     "rewriter-table": FamilyPrior(0.2, 50.0, 0.05, min_restorations=4.0),
     "thesaurus": FamilyPrior(0.2, 60.0, 0.05, min_restorations=4.0),
 }
-EM_ROUNDS = 4
+# EM has converged by the third round: a fourth made the same edits on 82 texts (dev, bench and
+# sample; 1,128 edits), with confidences within 0.02, and cost 6% of the run time
+EM_ROUNDS = 3
 EARLY_GATE_ROUND = 2  # after this EM round, families far below the gate's evidence floor are dropped
 EARLY_GATE_SHARE = 0.5  # "far below": under this share of the restorations the gate asks for
 FLOOR_RATE = 0.0  # spin rate of a family judged not to have written the document: no edits from it
@@ -250,7 +252,7 @@ class SpanRestorer:
             rates = self._reestimate(posteriors, doc_words, rates)
             if em_round == EARLY_GATE_ROUND:
                 # a family with a small fraction of the traces the gate will ask for does not
-                # reach them in two more rounds: its arcs leave the remaining rounds (speed)
+                # reach them in the rounds left: its arcs leave those rounds (speed)
                 restorations = rates.restorations()
                 for family in list(rates.family):
                     if restorations[family] < EARLY_GATE_SHARE * self._needed(family, len(tokens)):
