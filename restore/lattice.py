@@ -52,36 +52,60 @@ def _lm_word(token: Token) -> str:
     return token.norm
 
 
-def build_lattice(tokens: list[Token], tables: ChannelTables) -> list[list[Arc]]:
-    """Arcs leaving each position of one sentence (``tokens`` is the sentence)."""
+# what a span's text proposes: (original's words, per-family weights, original as the table spells it)
+Proposals = tuple[tuple[tuple[str, ...], tuple[tuple[str, float], ...], str], ...]
+
+
+def build_lattice(
+    tokens: list[Token], tables: ChannelTables, memo: dict[str, Proposals] | None = None
+) -> list[list[Arc]]:
+    """Arcs leaving each position of one sentence (``tokens`` is the sentence).
+
+    ``memo`` (one per document) keeps what each span text proposes: a document repeats
+    its words, and the table lookups and merging are most of this function's work.
+    """
+    memo = {} if memo is None else memo
     arcs: list[list[Arc]] = [[Arc(i, i + 1, (_lm_word(tok),))] for i, tok in enumerate(tokens)]
     n = len(tokens)
+    # numbers: "4" for "four" is harmless, and the LM cannot judge digits (no span holds one)
+    digits = [any(c.isdigit() for c in tok.plain) for tok in tokens]
     for i in range(n):
         if tokens[i].opaque:
             continue  # an address is never rewritten (and phrases stop at one: joined is False)
+        span_text = ""
         for length in range(1, tables.max_span + 1):
             j = i + length
-            if j > n or (length > 1 and not tokens[j - 1].joined):
+            if j > n or (length > 1 and not tokens[j - 1].joined) or digits[j - 1]:
                 break
-            span_text = " ".join(tok.plain for tok in tokens[i:j])
-            if any(c.isdigit() for c in span_text):
-                break  # numbers: "4" for "four" is harmless, and the LM cannot judge digits
-            suffix = ""
-            candidates = tables.lookup(span_text)
-            if not candidates and span_text[-2:] in _POSSESSIVE:
-                # "White Home’s" -> "White House’s": look the stem up, keep the possessive
-                suffix = span_text[-2:]
-                candidates = tables.lookup(span_text[:-2])
-            merged: dict[str, dict[str, float]] = {}
-            for source in candidates:
-                fam = merged.setdefault(source.original + suffix, {})
-                fam[source.family] = max(fam.get(source.family, 0.0), source.weight)
-            for original, fams in merged.items():
-                words = tuple(original.lower().replace("’", "'").split())
-                if words == tuple(_lm_word(t) for t in tokens[i:j]):
-                    continue
-                arcs[i].append(Arc(i, j, words, tuple(sorted(fams.items())), original))
+            span_text = f"{span_text} {tokens[j - 1].plain}" if span_text else tokens[j - 1].plain
+            proposals = memo.get(span_text)
+            if proposals is None:
+                proposals = memo[span_text] = _proposals(span_text, tables)
+            if not proposals:
+                continue
+            as_written = tuple(_lm_word(t) for t in tokens[i:j])
+            for words, weights, original in proposals:
+                if words != as_written:
+                    arcs[i].append(Arc(i, j, words, weights, original))
     return arcs
+
+
+def _proposals(span_text: str, tables: ChannelTables) -> Proposals:
+    """The originals the tables give for ``span_text``, one entry per original with its families' weights."""
+    suffix = ""
+    candidates = tables.lookup(span_text)
+    if not candidates and span_text[-2:] in _POSSESSIVE:
+        # "White Home’s" -> "White House’s": look the stem up, keep the possessive
+        suffix = span_text[-2:]
+        candidates = tables.lookup(span_text[:-2])
+    merged: dict[str, dict[str, float]] = {}
+    for source in candidates:
+        fam = merged.setdefault(source.original + suffix, {})
+        fam[source.family] = max(fam.get(source.family, 0.0), source.weight)
+    return tuple(
+        (tuple(original.lower().replace("’", "'").split()), tuple(sorted(fams.items())), original)
+        for original, fams in merged.items()
+    )
 
 
 def has_alternatives(arcs: list[list[Arc]]) -> bool:

@@ -224,9 +224,10 @@ class SpanRestorer:
         tokens = tokenize(text)
         doc_words: Counter = Counter()  # source words outside any lattice (kept by every path)
         lattices: list[Sentence] = []
+        proposals: dict = {}  # what each span text proposes, shared by the document's sentences
         for i, j in sentences(tokens):
             sent_tokens = tokens[i:j]
-            arcs = build_lattice(sent_tokens, self.tables)
+            arcs = build_lattice(sent_tokens, self.tables, proposals)
             if has_alternatives(arcs):
                 arcs = prune_lattice(
                     arcs,
