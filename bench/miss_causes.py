@@ -5,10 +5,12 @@ Usage: python bench/miss_causes.py [--shared ../shared] [--family thesaurus] [-v
 Every certain gold edit the engine did not restore falls in one class:
   no-lattice    no candidate at all in its clause (no table knows the spun words)
   absent        candidates exist, but no sequence of them spells the original
-  pruned        the original's arcs exist but were pruned before decoding
+  pruned        the original's arcs exist but were pruned before decoding (with the
+                clause's whole lattice, when pruning left it no alternative)
   lost          the lattice can spell the original and the decoder preferred something else;
-                "deficit" is how many nats the best reading beats the forced gold reading by
-                (small deficits are decision problems: LM and weights; large ones are the LM)
+                "deficit" is how many nats the best reading beats the forced gold reading by,
+                with every term of the final decode (the topic term included); small deficits
+                are decision problems (LM and weights), large ones are the LM
 Restored-but-wrong spans are counted by bench/dev_eval.py; this looks at misses only.
 """
 
@@ -67,6 +69,7 @@ def main() -> None:
     from restore import Restorer
     from restore.channel import normalise
     from restore.lattice import build_lattice
+    from restore.tokenize import sentences
 
     pipeline = Restorer()
     restorer = pipeline.span_restorer  # the same engine: tables and LM loaded once
@@ -79,6 +82,8 @@ def main() -> None:
             (m["spun"], m["want"]) for m in S.score(gold, pipeline.restore(spun, clean=False).text)["missed"]
         )
         model = restorer.model_document(spun)
+        # the evidence the final decode adds (the topic term, or a masked/causal LM), as restore() does
+        rescored = restorer._rescore(spun, model.lattices, model.rates) if model.rates.active() else {}
         words = list(re.finditer(r"\w+", spun))
         for i, j, accepted, certain, spun_text, first in edits:
             if not certain or accepted is S.ANY or not missed[(spun_text, first)]:
@@ -91,12 +96,26 @@ def main() -> None:
             want = {normalise(alt) for alt in accepted}
             deficit = None
             if sent is None:
+                # no lattice kept for its clause: either no table knows the words, or pruning left none
+                clause = next(
+                    (
+                        model.tokens[c:d]
+                        for c, d in sentences(model.tokens)
+                        if model.tokens[c].start <= start and end <= model.tokens[d - 1].end
+                    ),
+                    None,
+                )
                 kind = "no-lattice"
+                if clause is not None:
+                    a = next(k for k, t in enumerate(clause) if t.end > start)
+                    b = next(k for k, t in enumerate(clause) if t.end >= end) + 1
+                    if spellings(build_lattice(clause, restorer.tables), a, b) & want:
+                        kind = "pruned"
             else:
                 a = next(k for k, t in enumerate(sent.tokens) if t.end > start)
                 b = next(k for k, t in enumerate(sent.tokens) if t.end >= end) + 1
                 if spellings(sent.arcs, a, b) & want:
-                    cost = restorer.cost_fn(sent, model.rates)
+                    cost = restorer.cost_fn(sent, model.rates, rescored)
                     best, _ = sent.decode(restorer.lm, cost, lm_weight=restorer.settings.lm_weight)
                     forced = forced_score(restorer, sent, cost, a, b, want)
                     kind = "lost"
