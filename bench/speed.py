@@ -37,8 +37,9 @@ def load_texts(corpus: Path) -> list[str]:
 def throughput(texts: list[str], seconds: float) -> tuple[float, float, int, int]:
     """(words per wall-clock second, words per CPU second, words per pass, passes).
 
-    On a shared machine the wall-clock rate moves with the neighbours' load; CPU time is the
-    steadier figure for comparing two versions.
+    CPU time leaves out the time the process waited for a core, so the two differ when other
+    processes share it. A busy host under a virtual machine slows both alike (today both read
+    4,208 words/s in one run and about 6,000 in the next): compare versions back to back.
     """
     from restore import Restorer
 
