@@ -191,3 +191,27 @@ def test_a_phrase_taking_a_neighbour_along_is_the_same_reading():
     arcs[1] += [chosen, along, other]
     same = _same_reading(arcs, chosen)
     assert along in same and other not in same
+
+
+def test_a_shared_proposal_memo_builds_the_same_lattices(tables):
+    # the restorer builds a document's lattices with one memo of what each span text proposes;
+    # that must not change them: the same words at another place, case or possessive ("White
+    # Home’s", "Home", "home"), and spans cut by digits or clause ends, get what they would alone
+    from restore.lattice import build_lattice
+    from restore.tokenize import sentences, tokenize
+
+    text = (
+        "The White Home mentioned the invoice. The white home’s invoice, officers mentioned, "
+        "had 12 months of get together funds; home officers mentioned 4 telephone name calls."
+    )
+    tokens = tokenize(text)
+    memo: dict = {}
+
+    def shape(arcs):
+        return [[(a.start, a.end, a.words, a.weights, a.original) for a in out] for out in arcs]
+
+    for i, j in sentences(tokens):
+        shared = build_lattice(tokens[i:j], tables, memo)
+        alone = build_lattice(tokens[i:j], tables)
+        assert shape(shared) == shape(alone)
+    assert memo  # the memo was used, and held spans of more than one sentence
