@@ -19,7 +19,7 @@ from typing import Protocol
 from .channel import ChannelTables
 from .decode import DecodedSentence, DecodeSettings, arc_posteriors, decode_sentence
 from .edits import Edit
-from .lattice import Arc, SentenceLattices, build_lattice, has_alternatives, prune_lattice
+from .lattice import Arc, Proposals, SentenceLattices, build_lattice, has_alternatives, prune_lattice
 from .lm import NgramScorer
 from .surface import article_before, article_for, restored_surface, trim_shared_words
 from .tokenize import Token, sentences, tokenize
@@ -224,7 +224,7 @@ class SpanRestorer:
         tokens = tokenize(text)
         doc_words: Counter = Counter()  # source words outside any lattice (kept by every path)
         lattices: list[Sentence] = []
-        proposals: dict = {}  # what each span text proposes, shared by the document's sentences
+        proposals: dict[str, Proposals] = {}  # what each span text proposes, for all its sentences
         for i, j in sentences(tokens):
             sent_tokens = tokens[i:j]
             arcs = build_lattice(sent_tokens, self.tables, proposals)
