@@ -82,8 +82,7 @@ def main() -> None:
             (m["spun"], m["want"]) for m in S.score(gold, pipeline.restore(spun, clean=False).text)["missed"]
         )
         model = restorer.model_document(spun)
-        # the evidence the final decode adds (the topic term, or a masked/causal LM), as restore() does
-        rescored = restorer._rescore(spun, model.lattices, model.rates) if model.rates.active() else {}
+        rescored = restorer.rescore(spun, model)  # the topic term (or a masked/causal LM), as restore() adds
         words = list(re.finditer(r"\w+", spun))
         for i, j, accepted, certain, spun_text, first in edits:
             if not certain or accepted is S.ANY or not missed[(spun_text, first)]:
@@ -93,11 +92,11 @@ def main() -> None:
             sent = next(
                 (s for s in model.lattices if s.tokens[0].start <= start and end <= s.tokens[-1].end), None
             )
-            want = {normalise(alt) for alt in accepted}
-            deficit = None
-            if sent is None:
-                # no lattice kept for its clause: either no table knows the words, or pruning left none
-                clause = next(
+            # its clause's tokens: the lattice's, or (pruning left it no alternative) the clause's own
+            clause = (
+                sent.tokens
+                if sent is not None
+                else next(
                     (
                         model.tokens[c:d]
                         for c, d in sentences(model.tokens)
@@ -105,16 +104,14 @@ def main() -> None:
                     ),
                     None,
                 )
-                kind = "no-lattice"
-                if clause is not None:
-                    a = next(k for k, t in enumerate(clause) if t.end > start)
-                    b = next(k for k, t in enumerate(clause) if t.end >= end) + 1
-                    if spellings(build_lattice(clause, restorer.tables), a, b) & want:
-                        kind = "pruned"
-            else:
-                a = next(k for k, t in enumerate(sent.tokens) if t.end > start)
-                b = next(k for k, t in enumerate(sent.tokens) if t.end >= end) + 1
-                if spellings(sent.arcs, a, b) & want:
+            )
+            want = {normalise(alt) for alt in accepted}
+            deficit = None
+            kind = "no-lattice"
+            if clause is not None:
+                a = next(k for k, t in enumerate(clause) if t.end > start)
+                b = next(k for k, t in enumerate(clause) if t.end >= end) + 1
+                if sent is not None and spellings(sent.arcs, a, b) & want:
                     cost = restorer.cost_fn(sent, model.rates, rescored)
                     best, _ = sent.decode(restorer.lm, cost, lm_weight=restorer.settings.lm_weight)
                     forced = forced_score(restorer, sent, cost, a, b, want)
@@ -122,9 +119,9 @@ def main() -> None:
                     if forced > -float("inf"):
                         deficit = best - forced
                         deficits.append(deficit)
-                elif spellings(build_lattice(sent.tokens, restorer.tables), a, b) & want:
+                elif spellings(build_lattice(clause, restorer.tables), a, b) & want:
                     kind = "pruned"
-                else:
+                elif sent is not None:
                     kind = "absent"
             classes[kind] += 1
             if args.verbose:

@@ -192,7 +192,7 @@ class SpanRestorer:
         estimate = SpinEstimate(rates=dict(model.rates.family), words=len(model.tokens))
         edits: list[Edit] = []
         rates = model.rates
-        rescored = self._rescore(text, model.lattices, rates) if rates.active() else {}
+        rescored = self.rescore(text, model)
         for sent in model.lattices:
             decoded = DecodedSentence(
                 sent.arcs, self.lm, self.cost_fn(sent, rates, rescored), self.settings.lm_weight
@@ -315,16 +315,18 @@ class SpanRestorer:
         spun_mass = sum(rates.of(f, word, arc) for f in self.tables.source_families(word))
         return math.log(max(1.0 - spun_mass, 1.0 - MAX_RATE))
 
-    def _rescore(self, text: str, lattices: list[Sentence], rates: SpinRates) -> dict[Arc, float]:
-        """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted.
+    def rescore(self, text: str, model: DocumentModel) -> dict[Arc, float]:
+        """Extra evidence per arc from the optional rescorer (e.g. a masked LM), already weighted:
+        what the final decode adds to the channel costs (``restore``; bench/miss_causes.py).
 
         Only arcs that can still win are sent: those of families the document gate switched
         off have no channel probability, and scoring them would only cost model passes.
         """
-        if self.rescorer is None:
+        rates = model.rates
+        if self.rescorer is None or not rates.active():
             return {}
         live = []
-        for sent in lattices:
+        for sent in model.lattices:
             arcs = [
                 [arc for arc in out if arc.is_keep or any(rates.of(f, arc.key) for f, _ in arc.weights)]
                 for out in sent.arcs
@@ -353,10 +355,7 @@ class SpanRestorer:
         return cost
 
     def _reestimate(
-        self,
-        posteriors: list[dict[Arc, float]],
-        doc_words: Counter,
-        rates: SpinRates,
+        self, posteriors: list[dict[Arc, float]], doc_words: Counter, rates: SpinRates
     ) -> SpinRates:
         """M-step on expected counts: family rates, and per-word rates shrunk toward them.
 
