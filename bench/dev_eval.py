@@ -5,6 +5,12 @@ Prints per-file restoration figures for the gold files, totals per spinner famil
 edits on clean controls: clean_*.txt, the body (K) lines of seed001-004.lines, and the original
 side of every gold file. ``--synthetic`` adds the project's own spun articles
 (bench/data/synthetic/*.gold, written without the corpus or the tables) as one more family.
+
+The scorer counts an edit inside a multi-word gold span as wrong unless it restores the whole
+span: "invoice but" (for "bill yet") restored to "bill but" is wrong twice over (the original is
+missing, and the text changed). Each figure line also says how many wrong edits are such
+*partial* restorations, every changed word the original's, and the totals add the error
+reduction with those counted as misses only (what a reader of the text gets).
 """
 
 from __future__ import annotations
@@ -65,7 +71,9 @@ def main() -> None:
         files["synthetic"] = sorted(synthetic.glob("*.gold"))
     totals: dict[str, dict[str, int]] = {}
     for family, paths in files.items():
-        tot = totals.setdefault(family, {"certain": 0, "ok": 0, "wrong": 0, "false": 0, "words": 0})
+        tot = totals.setdefault(
+            family, {"certain": 0, "ok": 0, "wrong": 0, "partial": 0, "false": 0, "words": 0}
+        )
         for path in paths:
             name = path.stem
             gold = path.read_text(encoding="utf-8")
@@ -74,11 +82,13 @@ def main() -> None:
             d = S.score(gold, result.text)
             tot["certain"] += d["certain_edits"]
             tot["ok"] += d["certain_restored"]
+            partial = sum(is_partial_restoration(w, S.norm) for w in d["wrong"])
             tot["wrong"] += d["wrong_edits"]
+            tot["partial"] += partial
             tot["false"] += d["false_edits"]
             tot["words"] += d["words"]
             print(
-                f"{name:8s} {family:13s} recall={d['recall']:.3f} wrong={d['wrong_edits']:3d} "
+                f"{name:8s} {family:13s} recall={d['recall']:.3f} wrong={d['wrong_edits']:3d} ({partial} partial) "
                 f"false={d['false_edits']:3d} ER={d['error_reduction']:+.3f} spin={result.spin_score:.3f}"
             )
             if args.verbose:
@@ -94,7 +104,8 @@ def main() -> None:
         rem = tot["certain"] - tot["ok"] + tot["wrong"] + tot["false"]
         print(
             f"TOTAL {family:13s} recall={tot['ok'] / tot['certain']:.3f} ER={1 - rem / tot['certain']:+.3f} "
-            f"wrong={tot['wrong']} false={tot['false']}"
+            f"wrong={tot['wrong']} false={tot['false']} | partial={tot['partial']} "
+            f"ER(partials as misses)={1 - (rem - tot['partial']) / tot['certain']:+.3f}"
         )
     controls: list[tuple[str, str]] = []
     for path in sorted(dev.glob("clean_*.txt")):
@@ -114,6 +125,15 @@ def main() -> None:
     control_line("clean+K-lines", controls, restorer, S, show_all=args.verbose)
     control_line("gold originals", originals, restorer, S)
     control_line("project clean (bench/data/clean)", own, restorer, S)
+
+
+def is_partial_restoration(wrong: dict, norm) -> bool:
+    """A wrong edit over a multi-word gold span that restored some of its words and kept the rest:
+    word for word, each output word is the spun word or the original's word at that place."""
+    spun, want, got = norm(wrong["spun"]).split(), norm(wrong["want"]).split(), wrong["got"].split()
+    if not len(spun) == len(want) == len(got) > 1 or got == spun:
+        return False
+    return all(g in (s, w) for s, w, g in zip(spun, want, got, strict=True))
 
 
 def settings_from(assignments: list[str]):
