@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .cpu import cpu_has_bf16
 from .errors import ResourceError
 from .lattice import Arc, SentenceLattices
 from .surface import restored_surface
@@ -213,21 +214,6 @@ def load_masked_lm(name_or_path: str, device: str | Device = "auto", dtype: str 
         raise ResourceError(f"--model {name_or_path}: its tokenizer has no mask token; not a fill-mask model")
     model.to(dev).eval()
     return model, tokenizer, dev
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (AMX or AVX512-BF16); slower than float32 elsewhere."""
-    if os.environ.get("RESTORE_MLM_FP32"):
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"amx_bf16", "avx512_bf16"})
-    except OSError:
-        pass
-    return False
 
 
 def _cached(repo_id: str) -> bool:

@@ -333,3 +333,44 @@ def test_the_converted_checkpoint_is_readable_by_others(fake_gguf, tmp_path):
         os.umask(old)
     assert (tmp_path / "clm-x" / "model.safetensors").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["clm-x"]
+
+
+@pytest.mark.parametrize(("native_bf16", "dtype"), [(True, "bfloat16"), (False, "float32")])
+def test_the_model_runs_in_bfloat16_only_where_the_cpu_has_bf16_units(
+    tiny, tmp_path, monkeypatch, native_bf16, dtype
+):
+    from restore import clm
+
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    monkeypatch.setattr(clm, "cpu_has_bf16", lambda: native_bf16)
+    model, _tokenizer = clm.load_causal_lm(str(tmp_path))
+    assert model.dtype == getattr(torch, dtype) and not model.training
+    model, _tokenizer = clm.load_causal_lm(str(tmp_path), dtype="float32")  # asked for: whatever the CPU
+    assert model.dtype == torch.float32
+
+
+def test_restore_fp32_keeps_float32_whatever_the_cpu(monkeypatch):
+    from restore.cpu import cpu_has_bf16
+
+    monkeypatch.setenv("RESTORE_FP32", "1")
+    assert cpu_has_bf16() is False
+
+
+def test_rows_read_in_bfloat16_score_as_in_float32_within_rounding(tiny):
+    # the token tree's masks, positions and carried keys/values must work in the model's dtype: a
+    # bfloat16 reading differs from the float32 one by rounding only (a few hundredths of a nat
+    # per token), not by a misread row
+    import copy
+
+    rows = [
+        ("", "The minister mentioned that he held a telephone name with the ambassador"),
+        ("", "The minister said that he held a phone call with the ambassador"),
+        ("The invoice was passed.", "The minister said that he held a telephone name"),
+    ]
+    want = tiny._logprobs(rows)
+    half = CausalLMRescorer(copy.deepcopy(tiny.model).to(torch.bfloat16), tiny.tokenizer, batch_tokens=5)
+    got = half._logprobs(rows)
+    tokens = [len(tiny.tokenizer(c + " " + s)["input_ids"]) for c, s in rows]
+    assert all(abs(g - w) < 0.05 * n for g, w, n in zip(got, want, tokens, strict=True)), (got, want)
+    assert got != want  # it did run in bfloat16
