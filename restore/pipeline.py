@@ -126,18 +126,18 @@ class Restorer:
                     skip_families=("wordnet-blind",),
                 )
             )
-        if self.settings.clm_weight:  # torch and transformers are imported only here
-            from .clm import CausalLMRescorer
-
-            rescorers.append(
-                CausalLMRescorer.load(weight=self.settings.clm_weight, family_scale=CLM_FAMILY_SCALE)
-            )
         if self._model:  # torch and transformers are imported only here
             from .mlm import MaskedLMRescorer
 
             rescorers.append(MaskedLMRescorer.load(self._model, self._device))
+        reader = None
+        if self.settings.clm_weight:  # torch and transformers are imported only here
+            from .clm import CausalLMRescorer
+
+            # it reads each candidate among the restorations the rest of the model makes
+            reader = CausalLMRescorer.load(weight=self.settings.clm_weight, family_scale=CLM_FAMILY_SCALE)
         rescorer = CombinedRescorer(rescorers) if rescorers else None
-        return SpanRestorer(self.tables, lm, self.settings, rescorer=rescorer)
+        return SpanRestorer(self.tables, lm, self.settings, rescorer=rescorer, reader=reader)
 
     def restore(self, text: str, *, clean: bool = True, restore: bool = True, evidence=None) -> RestoreResult:
         """Clean then restore ``text``; every edit is reported against ``text`` itself."""

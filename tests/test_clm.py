@@ -26,7 +26,7 @@ except ImportError as exc:  # the base install has no torch; CI installs the clm
     pytest.skip(f"needs the clm extra ({exc.name} missing): pip install -e '.[clm]'", allow_module_level=True)
 
 from restore import Restorer
-from restore.clm import CausalLMRescorer, _candidate_sentence, _TokenTree
+from restore.clm import CausalLMRescorer, _read_as, _TokenTree
 from restore.errors import ResourceError
 
 SPUN = "The minister mentioned that he held a telephone name with the ambassador. The invoice was passed."
@@ -89,7 +89,7 @@ def test_each_restoring_arc_gets_its_sentence_log_prob_gain(tiny, tables, text):
         context = tiny._context(text, start)
         base = _logprob(tiny, context, text[start:end])
         for arc in [a for out in arcs for a in out if not a.is_keep]:
-            sentence = _candidate_sentence(text, start, end, tokens, arc)
+            sentence = _read_as(text, start, end, tokens, [arc])
             want = 0.7 * (_logprob(tiny, context, sentence) - base)
             assert math.isclose(scores[arc], want, rel_tol=1e-3, abs_tol=1e-3), (arc, scores[arc], want)
 
@@ -102,7 +102,7 @@ def test_an_arc_is_scored_wherever_its_sentence_first_differs(tiny, tables):
         start, end = tokens[0].start, tokens[-1].end
         written = tiny.tokenizer(EDGES[start:end])["input_ids"]
         for arc in [a for out in arcs for a in out if not a.is_keep]:
-            ids = tiny.tokenizer(_candidate_sentence(EDGES, start, end, tokens, arc))["input_ids"]
+            ids = tiny.tokenizer(_read_as(EDGES, start, end, tokens, [arc]))["input_ids"]
             first = next(i for i, (x, y) in enumerate(zip(ids, written, strict=False)) if x != y)
             firsts.add("start" if first == 0 else "end" if first == len(written) - 1 else "middle")
             firsts.add("before the arc" if first < arc.start else "at the arc")
@@ -374,3 +374,43 @@ def test_rows_read_in_bfloat16_score_as_in_float32_within_rounding(tiny):
     tokens = [len(tiny.tokenizer(c + " " + s)["input_ids"]) for c, s in rows]
     assert all(abs(g - w) < 0.05 * n for g, w, n in zip(got, want, tokens, strict=True)), (got, want)
     assert got != want  # it did run in bfloat16
+
+
+def test_with_a_reading_each_arc_is_read_among_the_other_restorations(tiny, tables):
+    # the reading restores "mentioned" and "telephone name": "invoice" -> "bill" in the same
+    # sentence is judged in "said ... phone call ... bill", not among the spun words; an arc over
+    # the reading's own words ("name" -> "call") replaces that restoration, it is not stacked on it
+    text = "The minister mentioned that he held a telephone name about the invoice."
+    sents = lattices(text, tables)
+    assert len(sents) == 1
+    tokens, arcs = sents[0]
+    restoring = [a for out in arcs for a in out if not a.is_keep]
+    reading = [
+        next(a for a in restoring if a.key == "said"),
+        next(a for a in restoring if a.key == "phone call"),
+    ]
+    scores = tiny.arc_scores(text, sents, readings=[reading])
+    start, end = tokens[0].start, tokens[-1].end
+    context = tiny._context(text, start)
+    for arc in restoring:
+        others = [r for r in reading if r.end <= arc.start or r.start >= arc.end]
+        want = 0.7 * (
+            _logprob(tiny, context, _read_as(text, start, end, tokens, [*others, arc]))
+            - _logprob(tiny, context, _read_as(text, start, end, tokens, others))
+        )
+        assert math.isclose(scores[arc], want, rel_tol=1e-3, abs_tol=1e-3), (arc, scores[arc], want)
+    bill = next(a for a in restoring if a.key == "bill")
+    assert _read_as(text, start, end, tokens, [*reading, bill]) == (
+        "The minister said that he held a phone call about the bill"
+    )
+    at_name = next(k for k, t in enumerate(tokens) if t.text == "name")
+    call = next(a for a in arcs[at_name] if a.key == "call" and a.end == at_name + 1)
+    others = [r for r in reading if r.end <= call.start or r.start >= call.end]
+    assert _read_as(text, start, end, tokens, [*others, call]) == (
+        "The minister said that he held a telephone call about the invoice"
+    )
+
+
+def test_without_a_reading_an_arc_is_read_in_the_sentence_as_written(tiny, tables):
+    sents = lattices(SPUN, tables)
+    assert tiny.arc_scores(SPUN, sents, readings=[[] for _ in sents]) == tiny.arc_scores(SPUN, sents)

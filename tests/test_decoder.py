@@ -215,3 +215,31 @@ def test_a_shared_proposal_memo_builds_the_same_lattices(tables):
         alone = build_lattice(tokens[i:j], tables)
         assert shape(shared) == shape(alone)
     assert memo  # the memo was used, and held spans of more than one sentence
+
+
+class _RecordingReader:
+    """A reader (restorer.ArcReader) that records what it is given and vetoes one original."""
+
+    def __init__(self, veto: str):
+        self.veto = veto
+        self.readings: list[list[Arc]] = []
+        self.sentences: list = []
+
+    def arc_scores(self, text, sentences, *, active, readings):
+        self.sentences, self.readings = sentences, readings
+        return {a: -50.0 for _t, arcs in sentences for out in arcs for a in out if a.key == self.veto}
+
+
+def test_the_reader_gets_each_sentences_best_path_and_its_scores_count(small):
+    # the reader sees the restorations the rest of the model makes (its reading), sentence by
+    # sentence, and what it returns enters the final decode: vetoing "said" keeps "mentioned"
+    text = "He made a telephone name to the minister on Friday. The get together mentioned the plan."
+    engine = small.span_restorer
+    reader = _RecordingReader(veto="said")
+    vetoing = SpanRestorer(engine.tables, engine.lm, engine.settings, engine.priors, engine.rescorer, reader)
+    edits, _estimate = vetoing.restore(text)
+    assert len(reader.readings) == len(reader.sentences) == 2
+    for (_tokens, arcs), reading in zip(reader.sentences, reader.readings, strict=True):
+        assert all(any(a is b for out in arcs for b in out) for a in reading)  # arcs of that sentence
+    assert [[a.key for a in reading] for reading in reader.readings] == [["phone", "call"], ["party", "said"]]
+    assert [e.after for e in edits] == ["phone", "call", "party"]
