@@ -420,6 +420,8 @@ def _read_as(text: str, start: int, end: int, tokens, arcs: list[Arc]) -> str:
     each original in the spun words' case, and an "a"/"an" before it made to agree (as
     restorer._fix_articles does)."""
     sentence = text[start:end]
+    # where each arc's words are in the sentence; an article inside one is that arc's to rewrite
+    spans = [(tokens[a.start].start - start, tokens[a.end - 1].end - start) for a in arcs]
     for arc in sorted(arcs, key=lambda a: a.start, reverse=True):  # right to left: offsets hold
         first, last = tokens[arc.start], tokens[arc.end - 1]
         before = text[first.start : last.end]
@@ -429,7 +431,7 @@ def _read_as(text: str, start: int, end: int, tokens, arcs: list[Arc]) -> str:
         # the edit starts at the first changed word: shared leading words ("the invoice" -> "the bill") stay
         if trim_shared_words(before, surface)[0] == 0 and new_words:
             prev = article_before(head, len(head))
-            if prev is not None:
+            if prev is not None and not any(lo < prev.end() and prev.start() < hi for lo, hi in spans):
                 head = head[: prev.start()] + article_for(prev.group(), new_words[0]) + head[prev.end() :]
         sentence = head + surface + sentence[last.end - start :]
     return sentence

@@ -414,3 +414,18 @@ def test_with_a_reading_each_arc_is_read_among_the_other_restorations(tiny, tabl
 def test_without_a_reading_an_arc_is_read_in_the_sentence_as_written(tiny, tables):
     sents = lattices(SPUN, tables)
     assert tiny.arc_scores(SPUN, sents, readings=[[] for _ in sents]) == tiny.arc_scores(SPUN, sents)
+
+
+def test_a_reading_whose_arc_rewrites_the_article_is_not_garbled():
+    # "such an" -> "so a" and "invoice" -> "bill": the article before "bill" is the first arc's
+    # to write; fixing it for the second as well shifted the first arc's offsets ("so abill")
+    from restore.lattice import Arc
+    from restore.tokenize import tokenize
+
+    text = "They held such an invoice today."
+    tokens = tokenize(text)
+    phrase = Arc(2, 4, ("so", "a"), (("spinner-table", 0.5),), "so a")
+    bill = Arc(4, 5, ("bill",), (("spinner-table", 0.5),), "bill")
+    end = tokens[-1].end
+    assert _read_as(text, 0, end, tokens, [phrase, bill]) == "They held so a bill today"
+    assert _read_as(text, 0, end, tokens, [bill]) == "They held such a bill today"
