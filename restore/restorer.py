@@ -343,8 +343,8 @@ class SpanRestorer:
         Only arcs that can still win are sent: those of families the document gate switched
         off have no channel probability, and scoring them would only cost model passes. The
         reader (the causal LM) then reads each candidate in its sentence as the rest of the
-        model would restore it: a spun neighbour is read restored ("bill yet" for "invoice
-        yet"), so the candidate is judged among the words the original had, not the spinner's.
+        model would restore it: judging "yet" for the spun "but" in "invoice but", it reads
+        "bill yet" against "bill but", among the words the original had, not the spinner's.
         Measured with ``--clm`` on the dev set: thesaurus-family ER 0.513 -> 0.527, the
         project's own spun articles 0.699 -> 0.716, the other families unchanged, at the same
         cost (the reading comes from one more n-gram decode per sentence).
@@ -364,7 +364,7 @@ class SpanRestorer:
             return {}
         active = frozenset(f for f, rate in rates.family.items() if rate > FLOOR_RATE)
         sentences = [(sent.tokens, arcs) for sent, arcs in live]
-        scores = self.rescorer.arc_scores(text, sentences, active=active) if self.rescorer else {}
+        scores = dict(self.rescorer.arc_scores(text, sentences, active=active)) if self.rescorer else {}
         if self.reader is not None:
             readings = [self._reading(sent, rates, scores) for sent, _arcs in live]
             found = self.reader.arc_scores(text, sentences, active=active, readings=readings)
