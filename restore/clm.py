@@ -229,20 +229,20 @@ class CausalLMRescorer:
                 continue
             context = self._context(text, start)
             reading = readings[k] if readings else []
+            # most arcs overlap none of the reading: their sentence without them is the whole reading
+            whole = rows.setdefault((context, _read_as(text, start, end, tokens, reading)), len(rows))
             for out in arcs:
                 for arc in out:
                     if arc.is_keep:
                         continue
                     others = [r for r in reading if r.end <= arc.start or r.start >= arc.end]
-                    without = _read_as(text, start, end, tokens, others)
-                    with_arc = _read_as(text, start, end, tokens, [*others, arc])
-                    jobs.append(
-                        (
-                            arc,
-                            rows.setdefault((context, with_arc), len(rows)),
-                            rows.setdefault((context, without), len(rows)),
-                        )
+                    without = (
+                        whole
+                        if len(others) == len(reading)
+                        else rows.setdefault((context, _read_as(text, start, end, tokens, others)), len(rows))
                     )
+                    with_arc = _read_as(text, start, end, tokens, [*others, arc])
+                    jobs.append((arc, rows.setdefault((context, with_arc), len(rows)), without))
         if not jobs:
             return {}
         logprob = self._logprobs(list(rows))
