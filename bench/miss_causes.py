@@ -84,6 +84,8 @@ def main() -> None:
         model = restorer.model_document(spun)
         rescored = restorer.rescore(spun, model)  # the topic term (or a masked/causal LM), as restore() adds
         words = list(re.finditer(r"\w+", spun))
+        # the clauses the lattices were built on (model_document cuts them the same way)
+        clauses = [model.tokens[c:d] for c, d in sentences(model.tokens)]
         for i, j, accepted, certain, spun_text, first in edits:
             if not certain or accepted is S.ANY or not missed[(spun_text, first)]:
                 continue
@@ -92,19 +94,8 @@ def main() -> None:
             sent = next(
                 (s for s in model.lattices if s.tokens[0].start <= start and end <= s.tokens[-1].end), None
             )
-            # its clause's tokens: the lattice's, or (pruning left it no alternative) the clause's own
-            clause = (
-                sent.tokens
-                if sent is not None
-                else next(
-                    (
-                        model.tokens[c:d]
-                        for c, d in sentences(model.tokens)
-                        if model.tokens[c].start <= start and end <= model.tokens[d - 1].end
-                    ),
-                    None,
-                )
-            )
+            # its clause, also when pruning left it no alternative (and so no lattice)
+            clause = next((c for c in clauses if c[0].start <= start and end <= c[-1].end), None)
             want = {normalise(alt) for alt in accepted}
             deficit = None
             kind = "no-lattice"
