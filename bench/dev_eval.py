@@ -103,7 +103,7 @@ def main() -> None:
                     print(f"     WRONG {m['spun']!r} want {m['want']!r} got {m['got']!r}")
                 places = edits_outside_gold(gold, spun, result.edits, S)
                 for m in d["false"]:
-                    print(f"     FALSE {m['spun']!r} -> {m['got']!r}{place_of(m, places, S.norm)}")
+                    print(f"     FALSE {m['spun']!r} -> {m['got']!r}{place_of(m, places)}")
     for family, tot in totals.items():
         if not tot["certain"]:
             continue
@@ -133,8 +133,9 @@ def main() -> None:
     control_line("project clean (bench/data/clean)", own, restorer, S)
 
 
-def edits_outside_gold(gold: str, spun: str, edits, S) -> list[tuple]:
-    """(line number, edit, the gold line around it) for each edit of the spun text that reaches outside
+def edits_outside_gold(gold: str, spun: str, edits, S) -> list[tuple[int, str, str]]:
+    """(line number, the edit's words as the scorer writes them, the gold line around it) for each
+    edit of the spun text that reaches outside
     the gold spans: where the scorer's false edits are, so one can read whether the gold annotates that
     sentence at all (automatic alignment leaves some spun sentences at article starts and ends bare)."""
     _, spans = S.parse_gold(gold)
@@ -152,14 +153,13 @@ def edits_outside_gold(gold: str, spun: str, edits, S) -> list[tuple]:
         line = spun.count("\n", 0, edit.start)
         at = gold_lines[line].find(edit.before) if line < len(gold_lines) else -1
         context = gold_lines[line][max(0, at - 60) : at + len(edit.before) + 40] if at >= 0 else ""
-        places.append((line + 1, edit, context))
+        places.append((line + 1, S.norm(edit.before), context))
     return places
 
 
-def place_of(false: dict, places: list, norm) -> str:
+def place_of(false: dict, places: list[tuple[int, str, str]]) -> str:
     """' (line N: context)' for the first unclaimed edit the scorer's false edit came from, else ''."""
-    for k, (line, edit, context) in enumerate(places):
-        before = norm(edit.before)
+    for k, (line, before, context) in enumerate(places):
         if false["spun"] and before and (false["spun"] in before or before in false["spun"]):
             del places[k]
             return f"  (line {line}: …{context}…)"
